@@ -1,0 +1,74 @@
+# gopresence: `make` builds build/modules/{presence.so,libgopresence.so};
+# `make run` starts Kamailio with kamailio-cfg/kamailio.cfg on 127.0.0.1:5060;
+# `make test` runs the Go tests, the C wire test and the SIPp integration tests.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+export CGO_ENABLED := 1
+
+BUILD    := $(CURDIR)/build
+MODDIR   := $(BUILD)/modules
+KSRC     := $(BUILD)/src/kamailio
+STOCKMOD := /usr/lib/x86_64-linux-gnu/kamailio/modules
+RUNDIR   := $(BUILD)/run
+# the system SQLite, so the engine process holds one copy next to db_sqlite's
+GOTAGS   := libsqlite3
+GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+CFILES   := $(wildcard module/*.c module/*.h) module/Makefile
+
+.PHONY: all deps build run test test-go test-c test-integration fuzz clean
+
+all: build
+
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: scripts/deps.sh
+	bash scripts/deps.sh
+	go mod download
+	@touch $@
+
+build: $(MODDIR)/presence.so $(MODDIR)/libgopresence.so
+
+$(MODDIR)/libgopresence.so: $(BUILD)/.deps $(GOFILES)
+	@mkdir -p $(MODDIR)
+	go build -buildmode=c-shared -tags $(GOTAGS) -trimpath -o $@ ./cgo
+	@rm -f $(MODDIR)/libgopresence.h
+
+# presence.so is compiled inside Debian's kamailio source tree (configured by scripts/deps.sh
+# with `make cfg prefix=/usr FLAVOUR=kamailio`) so its version and flags match the binary.
+$(MODDIR)/presence.so: $(BUILD)/.deps $(CFILES)
+	@mkdir -p $(MODDIR) $(KSRC)/src/modules/gopresence
+	rm -f $(KSRC)/src/modules/gopresence/*.[cho] $(KSRC)/src/modules/gopresence/*.so
+	cp module/*.c module/*.h module/Makefile $(KSRC)/src/modules/gopresence/
+	$(MAKE) -C $(KSRC) modules modules=src/modules/gopresence CC_EXTRA_OPTS=-Wno-unused-parameter
+	cp $(KSRC)/src/modules/gopresence/presence.so $@
+
+run: build
+	@mkdir -p $(RUNDIR)
+	kamailio -f kamailio-cfg/kamailio.cfg -DD -E -L $(MODDIR):$(STOCKMOD) \
+		-Y $(RUNDIR) -w $(RUNDIR) -P $(RUNDIR)/kamailio.pid \
+		-A 'DBURL="sqlite://$(RUNDIR)/presence.db"'
+
+test: build test-go test-c test-integration
+
+test-go: $(BUILD)/.deps
+	go vet -tags $(GOTAGS) ./...
+	go test -tags $(GOTAGS) -count=1 ./...
+
+test-c: $(BUILD)/.deps
+	@mkdir -p $(BUILD)
+	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -o $(BUILD)/wire_test \
+		module/test/wire_test.c module/wire.c
+	$(BUILD)/wire_test gopresence/wire/testdata
+
+test-integration: build
+	GOPRESENCE_MODULE_DIR=$(MODDIR) go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
+
+# FUZZTIME=10m make fuzz: every fuzz target in turn
+FUZZTIME ?= 30s
+fuzz: $(BUILD)/.deps
+	@for pkg in $$(go list ./gopresence/... ./db/...); do \
+	  for t in $$(go test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
+	    echo "== $$pkg $$t"; go test -tags $(GOTAGS) -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf $(MODDIR) $(BUILD)/wire_test

@@ -1,0 +1,57 @@
+// Package db stores presence state in Kamailio's own tables (presentity, active_watchers,
+// watchers, xcap, version) so that kamctl, kamcli and operators' SQL keep working.
+// The engine keeps the working state in memory; this package only persists and restores it.
+package db
+
+// Presentity is one row of the presentity table: one publication (RFC 3903 event state).
+type Presentity struct {
+	Username, Domain, Event, ETag string
+	Expires                       int64 // absolute unix time
+	ReceivedTime                  int64
+	Body                          []byte
+	Sender                        string
+	Priority                      int64
+	RUID                          string
+}
+
+// Watcher is one row of active_watchers: one subscription dialog (RFC 6665).
+type Watcher struct {
+	PresentityURI                   string
+	WatcherUsername, WatcherDomain  string
+	ToUser, ToDomain                string
+	Event, EventID                  string
+	ToTag, FromTag, CallID          string
+	LocalCSeq, RemoteCSeq           int64
+	Contact, RecordRoute            string
+	Expires                         int64 // absolute unix time
+	Status                          int
+	Reason                          string
+	Version                         int64
+	SocketInfo, LocalContact        string
+	FromUser, FromDomain, UserAgent string
+	Flags                           int64
+}
+
+// Op is one change, applied with others in a single transaction (group commit).
+type Op struct {
+	Kind       OpKind
+	Presentity *Presentity // InsertPresentity, UpdatePresentity (by RUID)
+	RUID       string      // DeletePresentity
+	Watcher    *Watcher    // InsertWatcher, UpdateWatcher (by dialog)
+	Dialog     DialogKey   // DeleteWatcher
+}
+
+// OpKind says what an Op does.
+type OpKind int
+
+const (
+	InsertPresentity OpKind = iota + 1
+	UpdatePresentity
+	DeletePresentity
+	InsertWatcher
+	UpdateWatcher
+	DeleteWatcher
+)
+
+// DialogKey is the unique key of active_watchers.
+type DialogKey struct{ CallID, ToTag, FromTag string }

@@ -1,0 +1,151 @@
+package db
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// Store persists presence state. All writes go through Apply, one transaction per batch.
+type Store struct {
+	h *sql.DB
+	t Tables
+
+	insPres, updPres, delPres *sql.Stmt
+	insWatch, updWatch, delWatch *sql.Stmt
+}
+
+const watcherCols = `presentity_uri, watcher_username, watcher_domain, to_user, to_domain, event,
+ event_id, to_tag, from_tag, callid, local_cseq, remote_cseq, contact, record_route, expires,
+ status, reason, version, socket_info, local_contact, from_user, from_domain, updated,
+ updated_winfo, flags, user_agent`
+
+func (s *Store) prepare() error {
+	var err error
+	p := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.h.Prepare(q)
+		if err != nil {
+			err = fmt.Errorf("preparing %q: %v", q, err)
+		}
+		return st
+	}
+	s.insPres = p(`INSERT INTO ` + s.t.Presentity + ` (username, domain, event, etag, expires,
+ received_time, body, sender, priority, ruid) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+	s.updPres = p(`UPDATE ` + s.t.Presentity + ` SET etag=?, expires=?, received_time=?, body=?,
+ sender=?, priority=? WHERE ruid=?`)
+	s.delPres = p(`DELETE FROM ` + s.t.Presentity + ` WHERE ruid=?`)
+	s.insWatch = p(`INSERT OR REPLACE INTO ` + s.t.ActiveWatchers + ` (` + watcherCols + `)
+ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,-1,-1,?,?)`)
+	s.updWatch = p(`UPDATE ` + s.t.ActiveWatchers + ` SET expires=?, status=?, reason=?,
+ remote_cseq=?, local_cseq=?, version=?, contact=?, record_route=? WHERE callid=? AND to_tag=? AND from_tag=?`)
+	s.delWatch = p(`DELETE FROM ` + s.t.ActiveWatchers + ` WHERE callid=? AND to_tag=? AND from_tag=?`)
+	return err
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.h.Close() }
+
+// Apply writes a batch of changes in one transaction: all or none.
+func (s *Store) Apply(ops []Op) error {
+	tx, err := s.h.Begin()
+	if err != nil {
+		return err
+	}
+	for i := range ops {
+		if err := s.apply(tx, &ops[i]); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *Store) apply(tx *sql.Tx, op *Op) error {
+	var err error
+	switch op.Kind {
+	case InsertPresentity:
+		p := op.Presentity
+		_, err = tx.Stmt(s.insPres).Exec(p.Username, p.Domain, p.Event, p.ETag, p.Expires,
+			p.ReceivedTime, p.Body, p.Sender, p.Priority, p.RUID)
+	case UpdatePresentity:
+		p := op.Presentity
+		_, err = tx.Stmt(s.updPres).Exec(p.ETag, p.Expires, p.ReceivedTime, p.Body, p.Sender,
+			p.Priority, p.RUID)
+	case DeletePresentity:
+		_, err = tx.Stmt(s.delPres).Exec(op.RUID)
+	case InsertWatcher:
+		w := op.Watcher
+		_, err = tx.Stmt(s.insWatch).Exec(w.PresentityURI, w.WatcherUsername, w.WatcherDomain,
+			w.ToUser, w.ToDomain, w.Event, w.EventID, w.ToTag, w.FromTag, w.CallID, w.LocalCSeq,
+			w.RemoteCSeq, w.Contact, w.RecordRoute, w.Expires, w.Status, w.Reason, w.Version,
+			w.SocketInfo, w.LocalContact, w.FromUser, w.FromDomain, w.Flags, w.UserAgent)
+	case UpdateWatcher:
+		w := op.Watcher
+		_, err = tx.Stmt(s.updWatch).Exec(w.Expires, w.Status, w.Reason, w.RemoteCSeq,
+			w.LocalCSeq, w.Version, w.Contact, w.RecordRoute, w.CallID, w.ToTag, w.FromTag)
+	case DeleteWatcher:
+		_, err = tx.Stmt(s.delWatch).Exec(op.Dialog.CallID, op.Dialog.ToTag, op.Dialog.FromTag)
+	default:
+		err = fmt.Errorf("unknown op %d", op.Kind)
+	}
+	return err
+}
+
+// LoadPresentities returns every row not expired at now (startup_mode=1 semantics).
+func (s *Store) LoadPresentities(now int64) ([]Presentity, error) {
+	rows, err := s.h.Query(`SELECT username, domain, event, etag, expires, received_time, body,
+ sender, priority, COALESCE(ruid,'') FROM `+s.t.Presentity+` WHERE expires > ? OR expires = -1
+ ORDER BY received_time, id`, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Presentity
+	for rows.Next() {
+		var p Presentity
+		if err := rows.Scan(&p.Username, &p.Domain, &p.Event, &p.ETag, &p.Expires,
+			&p.ReceivedTime, &p.Body, &p.Sender, &p.Priority, &p.RUID); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// LoadWatchers returns every subscription not expired at now.
+func (s *Store) LoadWatchers(now int64) ([]Watcher, error) {
+	rows, err := s.h.Query(`SELECT presentity_uri, watcher_username, watcher_domain, to_user,
+ to_domain, event, COALESCE(event_id,''), to_tag, from_tag, callid, local_cseq, remote_cseq,
+ contact, COALESCE(record_route,''), expires, status, COALESCE(reason,''), version, socket_info,
+ local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM `+s.t.ActiveWatchers+`
+ WHERE expires > ?`, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Watcher
+	for rows.Next() {
+		var w Watcher
+		if err := rows.Scan(&w.PresentityURI, &w.WatcherUsername, &w.WatcherDomain, &w.ToUser,
+			&w.ToDomain, &w.Event, &w.EventID, &w.ToTag, &w.FromTag, &w.CallID, &w.LocalCSeq,
+			&w.RemoteCSeq, &w.Contact, &w.RecordRoute, &w.Expires, &w.Status, &w.Reason,
+			&w.Version, &w.SocketInfo, &w.LocalContact, &w.FromUser, &w.FromDomain, &w.Flags,
+			&w.UserAgent); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExpired removes rows that expired before now (the stock cleanup timers' DELETEs).
+func (s *Store) DeleteExpired(now int64) error {
+	if _, err := s.h.Exec(`DELETE FROM `+s.t.Presentity+` WHERE expires > 0 AND expires <= ?`, now); err != nil {
+		return err
+	}
+	_, err := s.h.Exec(`DELETE FROM `+s.t.ActiveWatchers+` WHERE expires <= ?`, now)
+	return err
+}

@@ -1,0 +1,96 @@
+package db
+
+import "sync"
+
+// Writer batches changes from many concurrent requests into one transaction (group commit):
+// SQLite's cost is per commit, not per row, so under load N requests pay for one fsync.
+// Submit returns once the batch holding the op is committed (or failed): a 200 OK is only sent
+// for committed state. Ops are applied in submission order.
+type Writer struct {
+	store *Store
+	mu    sync.Mutex
+	queue []pending
+	wake  chan struct{}
+	done  chan struct{}
+	// MaxBatch bounds one transaction.
+	MaxBatch int
+}
+
+type pending struct {
+	ops []Op
+	res chan error
+}
+
+// NewWriter starts the commit loop.
+func NewWriter(s *Store) *Writer {
+	w := &Writer{store: s, wake: make(chan struct{}, 1), done: make(chan struct{}), MaxBatch: 4096}
+	go w.loop()
+	return w
+}
+
+// Enqueue queues ops (kept together in one transaction) and returns a channel that receives
+// the commit result. Callers that need ordering enqueue under their own lock and wait outside it.
+func (w *Writer) Enqueue(ops ...Op) <-chan error {
+	res := make(chan error, 1)
+	if len(ops) == 0 {
+		res <- nil
+		return res
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, pending{ops: ops, res: res})
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return res
+}
+
+// Close commits what is queued and stops the loop.
+func (w *Writer) Close() {
+	close(w.done)
+	w.flush()
+}
+
+func (w *Writer) loop() {
+	for {
+		select {
+		case <-w.wake:
+			w.flush()
+		case <-w.done:
+			return
+		}
+	}
+}
+
+func (w *Writer) flush() {
+	for {
+		w.mu.Lock()
+		n, count := 0, 0
+		for n < len(w.queue) && (count == 0 || count+len(w.queue[n].ops) <= w.MaxBatch) {
+			count += len(w.queue[n].ops)
+			n++
+		}
+		batch := append([]pending(nil), w.queue[:n]...)
+		w.queue = w.queue[n:]
+		w.mu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		ops := make([]Op, 0, count)
+		for _, p := range batch {
+			ops = append(ops, p.ops...)
+		}
+		err := w.store.Apply(ops)
+		if err != nil && len(batch) > 1 {
+			// one bad op must not fail its neighbours: retry each request alone
+			for _, p := range batch {
+				p.res <- w.store.Apply(p.ops)
+			}
+			continue
+		}
+		for _, p := range batch {
+			p.res <- err
+		}
+	}
+}

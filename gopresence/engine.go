@@ -1,0 +1,186 @@
+package gopresence
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/events"
+	_ "github.com/gopresence/gopresence/gopresence/events/presence" // registers "presence"
+	"github.com/gopresence/gopresence/gopresence/sip"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// Logger receives the engine's log lines; in Kamailio they go out through the C thread.
+type Logger interface {
+	Log(level, msg string)
+}
+
+// Engine is the presence server state and its rules. One per Kamailio instance.
+type Engine struct {
+	cfg     Config
+	log     Logger
+	store   *db.Store
+	writer  *db.Writer
+	shards  *shards
+	dialogs dialogIndex
+	now     func() time.Time
+
+	startTime int64
+	pid       int
+	counter   atomic.Uint64 // makes ETags and RUIDs unique within this run
+
+	// engineNotify sends NOTIFYs caused by time or by NOTIFY failures (not by a request)
+	// to the engine's C thread. Nil in tests that do not need it.
+	engineNotify func(frame []byte)
+	stop         chan struct{}
+}
+
+// New opens storage, restores state and returns a ready engine.
+func New(cfg Config, log Logger) (*Engine, error) {
+	if err := cfg.Normalize(); err != nil {
+		return nil, err
+	}
+	st, err := db.Open(cfg.DBURL, db.Tables{Presentity: cfg.PresentityTable,
+		ActiveWatchers: cfg.ActiveWatchersTable, Watchers: cfg.WatchersTable})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		cfg: cfg, log: log, store: st, writer: db.NewWriter(st),
+		shards:  newShards(cfg.PresHtableSize),
+		dialogs: dialogIndex{m: map[db.DialogKey]presentityKey{}},
+		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
+	}
+	e.startTime = e.now().Unix()
+	if err := e.restore(); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("restoring state from %s: %v", cfg.DBURL, err)
+	}
+	return e, nil
+}
+
+// Validate checks a configuration the way start-up will use it (db_url opens, tables exist
+// or can be created, versions match), for the module's start-up check.
+func Validate(cfg Config) error {
+	if err := cfg.Normalize(); err != nil {
+		return err
+	}
+	st, err := db.Open(cfg.DBURL, db.Tables{Presentity: cfg.PresentityTable,
+		ActiveWatchers: cfg.ActiveWatchersTable, Watchers: cfg.WatchersTable})
+	if err != nil {
+		return err
+	}
+	return st.Close()
+}
+
+// SetEngineNotifier sets where engine-originated NOTIFY frames go.
+func (e *Engine) SetEngineNotifier(f func([]byte)) { e.engineNotify = f }
+
+// Close writes back subscription bookkeeping and closes storage.
+func (e *Engine) Close() {
+	select {
+	case <-e.stop:
+		return
+	default:
+	}
+	close(e.stop)
+	e.writeBack()
+	e.writer.Close()
+	e.store.Close()
+}
+
+func (e *Engine) logf(level, format string, args ...any) {
+	if e.log != nil {
+		e.log.Log(level, fmt.Sprintf(format, args...))
+	}
+}
+
+// restore loads every unexpired publication and subscription (stock: startup_mode=1 and
+// restore_db_subs).
+func (e *Engine) restore() error {
+	now := e.now().Unix()
+	pres, err := e.store.LoadPresentities(now)
+	if err != nil {
+		return err
+	}
+	for i := range pres {
+		p := &pres[i]
+		k := presentityKey{uri: sip.AOR(p.Username, p.Domain), event: p.Event}
+		sh := e.shards.of(k)
+		pr := sh.pres[k]
+		if pr == nil {
+			pr = &presentity{}
+			sh.pres[k] = pr
+		}
+		pr.pubs = append(pr.pubs, p)
+	}
+	ws, err := e.store.LoadWatchers(now)
+	if err != nil {
+		return err
+	}
+	for i := range ws {
+		w := ws[i]
+		pkg := events.Lookup(w.Event, nil)
+		if pkg == nil {
+			e.logf("warn", "restore: subscription %s for unknown event %q skipped", w.CallID, w.Event)
+			continue
+		}
+		s := &subscription{Watcher: w, key: presentityKey{uri: w.PresentityURI, event: pkg.Name()}, pkg: pkg}
+		e.addSub(e.shards.of(s.key), s)
+	}
+	e.logf("info", "restored %d publications and %d subscriptions", len(pres), len(ws))
+	return nil
+}
+
+// Handle answers one request frame. It never panics on bad input: a panic is a bug, logged
+// and answered with 500 so one request cannot take the engine down.
+func (e *Engine) Handle(f *wire.Frame) (out []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logf("crit", "BUG: panic handling frame type %d: %v", f.Type, r)
+			out = serverError("internal error").encode(f.ID)
+		}
+	}()
+	switch f.Type {
+	case wire.TPublish:
+		return e.handlePublish(f).encode(f.ID)
+	case wire.TSubscribe:
+		return e.handleSubscribe(f).encode(f.ID)
+	case wire.TNotifyResult:
+		e.handleNotifyResult(f)
+		return nil
+	default:
+		e.logf("err", "unknown frame type %d", f.Type)
+		return serverError(fmt.Sprintf("unknown frame type %d", f.Type)).encode(f.ID)
+	}
+}
+
+// nextID returns a number unique within this engine run.
+func (e *Engine) nextID() uint64 { return e.counter.Add(1) }
+
+// newETag: stock's shape "a.<start>.<pid>.<counter>.<n>" (presentity.c:62-91), unique across
+// restarts because of the start time and pid.
+func (e *Engine) newETag(n int) string {
+	return fmt.Sprintf("a.%d.%d.%d.%d", e.startTime, e.pid, e.nextID(), n)
+}
+
+// Stats are numbers for logs and tests.
+type Stats struct{ Presentities, Publications, Subscriptions int }
+
+// Stats counts held state.
+func (e *Engine) Stats() Stats {
+	var s Stats
+	for _, sh := range e.shards.s {
+		sh.mu.Lock()
+		s.Presentities += len(sh.pres)
+		for _, p := range sh.pres {
+			s.Publications += len(p.pubs)
+		}
+		sh.mu.Unlock()
+	}
+	s.Subscriptions = e.dialogs.len()
+	return s
+}

@@ -1,0 +1,134 @@
+package gopresence
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gopresence/gopresence/gopresence/sip"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// notifyReq is one NOTIFY for the C side to send through tm (t_request_within).
+type notifyReq struct {
+	callID, localTag, remoteTag string
+	localURI, remoteURI, target string
+	routeSet, socket            string
+	cseq                        int64
+	headers                     string
+	body                        []byte
+	hasBody                     bool
+	event                       string
+}
+
+func (n *notifyReq) encode(b *wire.Builder) {
+	b.Add(wire.NotifyBegin, nil).
+		AddStr(wire.NCallID, n.callID).
+		AddStr(wire.NLocalTag, n.localTag).
+		AddStr(wire.NRemoteTag, n.remoteTag).
+		AddStr(wire.NLocalURI, n.localURI).
+		AddStr(wire.NRemoteURI, n.remoteURI).
+		AddStr(wire.NTarget, n.target).
+		AddStr(wire.NSocket, n.socket).
+		AddInt(wire.NCSeq, n.cseq).
+		AddStr(wire.NHeaders, n.headers).
+		AddStr(wire.NEvent, n.event)
+	if n.routeSet != "" {
+		b.AddStr(wire.NRouteSet, n.routeSet)
+	}
+	if n.hasBody {
+		b.Add(wire.NBody, n.body)
+	}
+}
+
+// notifyState says which Subscription-State a NOTIFY carries.
+type notifyState struct {
+	status  int
+	reason  string // for terminated
+	expires int64  // remaining seconds, for active/pending
+}
+
+// buildNotify makes the next NOTIFY of s (RFC 6665 §8.2.3): it takes the next local CSeq, so
+// the caller must hold s's shard lock. Header order and format follow stock build_str_hdr
+// (notify.c:157-262).
+func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notifyReq {
+	s.LocalCSeq++
+	s.Version++
+	s.dirty = true
+	var h strings.Builder
+	h.WriteString("Max-Forwards: 70\r\n")
+	h.WriteString("Event: " + s.Event)
+	if s.EventID != "" {
+		h.WriteString(";id=" + s.EventID)
+	}
+	h.WriteString("\r\nContact: <" + contactWithTransport(s.LocalContact, s.SocketInfo) + ">\r\n")
+	h.WriteString("Subscription-State: ")
+	switch st.status {
+	case StatusTerminated:
+		h.WriteString("terminated;reason=" + st.reason)
+	case StatusPending:
+		h.WriteString("pending;expires=" + strconv.FormatInt(st.expires, 10))
+	default:
+		h.WriteString("active;expires=" + strconv.FormatInt(st.expires, 10))
+	}
+	h.WriteString("\r\n")
+	if body != nil {
+		h.WriteString("Content-Type: " + s.pkg.ContentType() + "\r\n")
+	}
+	target := s.Contact
+	remoteURI := sip.AOR(s.FromUser, s.FromDomain)
+	if target == "" {
+		target = remoteURI
+	}
+	return notifyReq{
+		callID: s.CallID, localTag: s.ToTag, remoteTag: s.FromTag,
+		localURI: sip.AOR(s.ToUser, s.ToDomain), remoteURI: remoteURI, target: target,
+		routeSet: s.RecordRoute, socket: s.SocketInfo, cseq: s.LocalCSeq,
+		headers: h.String(), body: body, hasBody: body != nil, event: s.Event,
+	}
+}
+
+// contactWithTransport appends ;transport= for stream transports when the contact lacks it,
+// as stock does for NOTIFY and SUBSCRIBE replies (so the subscriber reuses the connection).
+func contactWithTransport(contact, socket string) string {
+	if strings.Contains(contact, ";transport=") {
+		return contact
+	}
+	proto, _, _ := strings.Cut(socket, ":")
+	switch strings.ToLower(proto) {
+	case "tcp", "tls", "sctp":
+		return contact + ";transport=" + strings.ToLower(proto)
+	case "ws", "wss":
+		return contact + ";transport=ws"
+	}
+	return contact
+}
+
+// localContact is the Contact of our SUBSCRIBE replies and NOTIFYs: server_address, or the
+// advertised address of the socket the SUBSCRIBE came in on (stock utils_func.h:81).
+func (e *Engine) localContact(advertised string) string {
+	if e.cfg.ServerAddress != "" {
+		return e.cfg.ServerAddress
+	}
+	proto, hostport, ok := strings.Cut(advertised, ":")
+	if !ok {
+		return "sip:127.0.0.1"
+	}
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+		host, port = hostport[:i], hostport[i+1:]
+	}
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	c := "sip:" + host
+	if port != "" {
+		c += ":" + port
+	}
+	switch strings.ToLower(proto) {
+	case "tcp", "tls", "sctp":
+		c += ";transport=" + strings.ToLower(proto)
+	case "ws", "wss":
+		c += ";transport=ws"
+	}
+	return c
+}

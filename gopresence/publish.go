@@ -1,0 +1,190 @@
+package gopresence
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/sip"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// pidPriorityBase: stock's priority is seconds since this date (PRES_PRIORITY_TBASE), so a
+// newer publication has a higher priority.
+const pidPriorityBase = 1420070400
+
+// handlePublish implements RFC 3903 §6 (the ESC's processing of PUBLISH).
+func (e *Engine) handlePublish(f *wire.Frame) *answer {
+	if h := f.Str(wire.BadHeader); h != "" {
+		return badRequest("publish: unparsable " + h + " header")
+	}
+	pkg, _, a := eventOf(f)
+	if a != nil {
+		return a
+	}
+	ruri, err := sip.ParseURI(f.Str(wire.RURI))
+	if err != nil || ruri.Host == "" {
+		return badRequest("publish: bad Request-URI " + strconv.Quote(f.Str(wire.RURI)))
+	}
+	expires, a := e.expiresOf(f, pkg)
+	if a != nil {
+		return a
+	}
+	body, _ := f.Get(wire.Body)
+	ifMatch, conditional := f.Get(wire.IfMatch)
+	etag := strings.TrimSpace(string(ifMatch))
+	if !conditional && len(body) == 0 {
+		// RFC 3903 §6 step 3: an initial PUBLISH must carry state.
+		return reply(400, "Invalid request", "publish: initial PUBLISH without body")
+	}
+	sender := f.Str(wire.ScriptParam)
+	if sender != "" {
+		if len(sender) > 254 {
+			return badRequest("publish: sender URI longer than 254 characters")
+		}
+		if _, err := sip.ParseURI(sender); err != nil {
+			return badRequest("publish: bad sender URI " + strconv.Quote(sender))
+		}
+	}
+	if len(body) > 0 {
+		if ct := f.Str(wire.ContentType); ct != "" && !sameMediaType(ct, pkg.ContentType()) {
+			a := reply(415, "Unsupported media type", "publish: Content-Type "+ct+" for event "+pkg.Name())
+			a.header("Accept", pkg.ContentType())
+			return a
+		}
+		if err := pkg.Validate(body); err != nil {
+			a := reply(415, "Unsupported media type", "publish: "+err.Error())
+			a.header("Accept", pkg.ContentType())
+			return a
+		}
+	}
+
+	key := presentityKey{uri: ruri.AOR(), event: pkg.Name()}
+	sh := e.shards.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	now := e.now().Unix()
+	pr := sh.pres[key]
+
+	if !conditional {
+		etag = e.newETag(0)
+		if expires == 0 {
+			// A new publication that expires at once holds no state (stock stores it until
+			// the next cleanup and notifies: a quirk we do not copy).
+			return e.publishOK(0, etag)
+		}
+		pub := &db.Presentity{
+			Username: ruri.User, Domain: ruri.Host, Event: pkg.Name(), ETag: etag,
+			Expires: now + int64(expires), ReceivedTime: now, Body: body, Sender: sender,
+			Priority: now - pidPriorityBase,
+			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
+		}
+		if err := <-e.writer.Enqueue(db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
+			return serverError("publish: storing " + key.uri + ": " + err.Error())
+		}
+		if pr == nil {
+			pr = &presentity{}
+			sh.pres[key] = pr
+		}
+		pr.pubs = append(pr.pubs, pub)
+		a := e.publishOK(expires, etag)
+		a.notifs = e.notifyWatchers(sh, key, pr, "", sender, now)
+		return a
+	}
+
+	idx := -1
+	if pr != nil {
+		idx = pr.find(etag)
+	}
+	if idx < 0 {
+		// RFC 3903 §6 step 4: any entity-tag we do not hold gets 412 (stock 5.6.3 answers 500
+		// when the tag has no dot: fixed).
+		return conditionalFailed("publish: no publication " + strconv.Quote(etag) + " for " + key.uri)
+	}
+	pub := pr.pubs[idx]
+	if expires == 0 {
+		if err := <-e.writer.Enqueue(db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+			return serverError("publish: removing " + key.uri + ": " + err.Error())
+		}
+		a := e.publishOK(0, etag)
+		a.notifs = e.notifyWatchers(sh, key, pr, etag, sender, now) // rendered offline
+		pr.pubs = append(pr.pubs[:idx], pr.pubs[idx+1:]...)
+		if len(pr.pubs) == 0 {
+			delete(sh.pres, key)
+		}
+		return a
+	}
+	upd := *pub
+	upd.ETag = e.newETag(etagGeneration(etag) + 1)
+	upd.Expires = now + int64(expires)
+	upd.ReceivedTime = now
+	upd.Priority = now - pidPriorityBase
+	if len(body) > 0 {
+		upd.Body = body
+	}
+	if sender != "" {
+		upd.Sender = sender
+	}
+	if err := <-e.writer.Enqueue(db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
+		return serverError("publish: updating " + key.uri + ": " + err.Error())
+	}
+	// newest last, as stock orders by received_time
+	pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)
+	a = e.publishOK(expires, upd.ETag)
+	if len(body) > 0 { // a refresh without body changes no state: no NOTIFY (RFC 3903 §4.2)
+		a.notifs = e.notifyWatchers(sh, key, pr, "", sender, now)
+	}
+	return a
+}
+
+// etagGeneration is the number after the last dot of one of our ETags (0 if none).
+func etagGeneration(etag string) int {
+	i := strings.LastIndexByte(etag, '.')
+	n, err := strconv.Atoi(etag[i+1:])
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// publishOK: 200 with Expires (minus expires_offset, so clients refresh early) and SIP-ETag.
+func (e *Engine) publishOK(expires uint32, etag string) *answer {
+	a := reply(200, "OK", "")
+	shown := int64(expires)
+	if shown > 0 {
+		shown -= int64(e.cfg.ExpiresOffset)
+		if shown < 1 {
+			shown = 1
+		}
+	}
+	a.header("Expires", strconv.FormatInt(shown, 10))
+	a.header("SIP-ETag", etag)
+	return a
+}
+
+// notifyWatchers builds a NOTIFY for every active subscription of key, except those whose
+// Contact is the sender (handle_publish(sender_uri)). Caller holds sh.mu.
+func (e *Engine) notifyWatchers(sh *shard, key presentityKey, pr *presentity, offline, sender string, now int64) []notifyReq {
+	subs := sh.subs[key]
+	if len(subs) == 0 {
+		return nil
+	}
+	var body []byte
+	var pkgBodyDone bool
+	out := make([]notifyReq, 0, len(subs))
+	for _, s := range subs {
+		if s.Status != StatusActive || s.Reason != "" || s.Expires <= now {
+			continue
+		}
+		if sender != "" && s.Contact == sender {
+			continue
+		}
+		if !pkgBodyDone {
+			body = s.pkg.NotifyBody(pr.publications(), offline)
+			pkgBodyDone = true
+		}
+		out = append(out, e.buildNotify(s, notifyState{status: StatusActive, expires: s.Expires - now}, body))
+	}
+	return out
+}

@@ -1,0 +1,56 @@
+package gopresence
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gopresence/gopresence/gopresence/events"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// answer is what the engine tells a worker: the reply and the NOTIFYs to send after it.
+type answer struct {
+	code    int
+	reason  string
+	headers strings.Builder
+	notifs  []notifyReq
+	err     string // logged by the worker (why a 4xx/5xx was sent)
+}
+
+// Reason phrases as stock sends them (reference §5.1), so operators' log parsers keep working.
+func reply(code int, reason, why string) *answer {
+	return &answer{code: code, reason: reason, err: why}
+}
+
+func badRequest(why string) *answer      { return reply(400, "Bad request", why) }
+func serverError(why string) *answer     { return reply(500, "Server Internal Error", why) }
+func conditionalFailed(why string) *answer { return reply(412, "Conditional request failed", why) }
+
+// badEvent answers 489 with Allow-Events listing every registered package (RFC 6665 §8.2.2).
+func badEvent(why string) *answer {
+	a := reply(489, "Bad Event", why)
+	a.headers.WriteString("Allow-Events: " + strings.Join(events.Names(), ", ") + "\r\n")
+	return a
+}
+
+func (a *answer) header(name, value string) {
+	a.headers.WriteString(name)
+	a.headers.WriteString(": ")
+	a.headers.WriteString(value)
+	a.headers.WriteString("\r\n")
+}
+
+func (a *answer) encode(id uint32) []byte {
+	b := wire.NewBuilder(wire.TAnswer, id)
+	b.AddStr(wire.Code, strconv.Itoa(a.code)).AddStr(wire.Reason, a.reason)
+	if a.headers.Len() > 0 {
+		b.AddStr(wire.Headers, a.headers.String())
+	}
+	if a.err != "" {
+		b.AddStr(wire.Error, a.err)
+	}
+	for i := range a.notifs {
+		a.notifs[i].encode(b)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,185 @@
+package gopresence
+
+import (
+	"strconv"
+
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/sip"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// handleSubscribe implements the notifier side of RFC 6665 §4.2.1 for one SUBSCRIBE.
+func (e *Engine) handleSubscribe(f *wire.Frame) *answer {
+	if h := f.Str(wire.BadHeader); h != "" {
+		return badRequest("subscribe: unparsable " + h + " header")
+	}
+	pkg, ev, a := eventOf(f)
+	if a != nil {
+		return a
+	}
+	expires, a := e.expiresOf(f, pkg)
+	if a != nil {
+		return a
+	}
+	if expires != 0 && e.cfg.MinExpires > 0 && expires < e.cfg.MinExpires {
+		if e.cfg.MinExpiresAction == 1 {
+			a := reply(423, "Interval Too Brief", "subscribe: Expires "+strconv.Itoa(int(expires))+" below min_expires")
+			a.header("Min-Expires", strconv.Itoa(int(e.cfg.MinExpires)))
+			return a
+		}
+		expires = e.cfg.MinExpires
+	}
+	callID, fromTag, toTag := f.Str(wire.CallID), f.Str(wire.FromTag), f.Str(wire.ToTag)
+	if callID == "" || fromTag == "" {
+		return badRequest("subscribe: missing Call-ID or From tag")
+	}
+	cseq, err := sip.ParseCSeq(f.Str(wire.CSeq))
+	if err != nil {
+		return badRequest("subscribe: " + err.Error())
+	}
+	contact := f.Str(wire.Contact)
+	if contact == "" || f.Str(wire.ContactCount) == "*" {
+		return badRequest("subscribe: missing or '*' Contact") // RFC 6665 §4.1.2
+	}
+	if _, err := sip.ParseURI(contact); err != nil || len(contact) > 255 {
+		return badRequest("subscribe: bad Contact URI " + strconv.Quote(contact))
+	}
+	now := e.now().Unix()
+	if toTag == "" {
+		return e.initialSubscribe(f, pkg, ev.ID, expires, uint32(cseq), contact, now)
+	}
+	return e.inDialogSubscribe(db.DialogKey{CallID: callID, ToTag: toTag, FromTag: fromTag},
+		pkg.Name(), expires, int64(cseq), contact, now)
+}
+
+func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID string, expires, cseq uint32, contact string, now int64) *answer {
+	ruri, err := sip.ParseURI(f.Str(wire.RURI))
+	if err != nil || ruri.Host == "" {
+		return badRequest("subscribe: bad Request-URI " + strconv.Quote(f.Str(wire.RURI)))
+	}
+	from, err := sip.ParseURI(f.Str(wire.FromURI))
+	if err != nil {
+		return badRequest("subscribe: bad From URI")
+	}
+	to, err := sip.ParseURI(f.Str(wire.ToURI))
+	if err != nil {
+		return badRequest("subscribe: bad To URI")
+	}
+	watcher := from
+	if p := f.Str(wire.ScriptParam); p != "" {
+		if watcher, err = sip.ParseURI(p); err != nil {
+			return badRequest("subscribe: bad watcher URI parameter " + strconv.Quote(p))
+		}
+	}
+	toTag := f.Str(wire.ReplyToTag)
+	if toTag == "" {
+		return serverError("subscribe: the module gave no To tag for the reply")
+	}
+	s := &subscription{
+		Watcher: db.Watcher{
+			PresentityURI: ruri.AOR(), WatcherUsername: watcher.User, WatcherDomain: watcher.Host,
+			ToUser: to.User, ToDomain: to.Host, FromUser: from.User, FromDomain: from.Host,
+			Event: pkg.Name(), EventID: eventID,
+			ToTag: toTag, FromTag: f.Str(wire.FromTag), CallID: f.Str(wire.CallID),
+			RemoteCSeq: int64(cseq), Contact: contact, RecordRoute: f.Str(wire.RecordRoute),
+			Expires: now + int64(expires), Status: StatusActive,
+			SocketInfo: f.Str(wire.Socket), LocalContact: e.localContact(f.Str(wire.Advertised)),
+			UserAgent: truncate(f.Str(wire.UserAgent), 255),
+		},
+		key: presentityKey{uri: ruri.AOR(), event: pkg.Name()},
+		pkg: pkg,
+	}
+	sh := e.shards.of(s.key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if expires > 0 {
+		if err := <-e.writer.Enqueue(db.Op{Kind: db.InsertWatcher, Watcher: &s.Watcher}); err != nil {
+			return serverError("subscribe: storing " + s.CallID + ": " + err.Error())
+		}
+		e.addSub(sh, s)
+	}
+	a := e.subscribeOK(expires, s)
+	st := notifyState{status: StatusActive, expires: int64(expires)}
+	if expires == 0 {
+		// A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, terminating the subscription.
+		st = notifyState{status: StatusTerminated, reason: "timeout"}
+	}
+	a.notifs = []notifyReq{e.buildNotify(s, st, e.currentBody(sh, s.key))}
+	return a
+}
+
+func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact string, now int64) *answer {
+	key, ok := e.dialogs.get(dk)
+	if !ok || key.event != event {
+		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
+	}
+	sh := e.shards.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s := sh.subs[key][dk]
+	if s == nil {
+		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
+	}
+	if cseq+int64(e.cfg.CSeqOffset) <= s.RemoteCSeq {
+		// RFC 3261 §12.2.2: an out-of-order request is rejected with 500 (stock sends 400).
+		return serverError("subscribe: dialog " + dk.CallID + ": stale CSeq " +
+			strconv.FormatInt(cseq, 10) + " <= " + strconv.FormatInt(s.RemoteCSeq, 10))
+	}
+	body := e.currentBody(sh, key)
+	if expires == 0 {
+		if err := <-e.writer.Enqueue(db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+			return serverError("subscribe: removing " + dk.CallID + ": " + err.Error())
+		}
+		e.delSub(sh, s)
+		s.RemoteCSeq = cseq
+		a := e.subscribeOK(0, s)
+		if s.Status != StatusActive {
+			body = nil
+		}
+		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body)}
+		return a
+	}
+	upd := *s
+	upd.Expires = now + int64(expires)
+	upd.RemoteCSeq = cseq
+	upd.Contact = contact
+	if err := <-e.writer.Enqueue(db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
+		return serverError("subscribe: refreshing " + dk.CallID + ": " + err.Error())
+	}
+	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact
+	a := e.subscribeOK(expires, s)
+	a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusActive, expires: int64(expires)}, body)}
+	return a
+}
+
+// subscribeOK: 200 (or 202 with subs_respond_200=0) with Expires and our Contact
+// (RFC 6665 §4.2.1.1; stock subscribe.c:63-139).
+func (e *Engine) subscribeOK(expires uint32, s *subscription) *answer {
+	a := reply(200, "OK", "")
+	if e.cfg.SubsRespond200 == 0 {
+		a = reply(202, "Accepted", "")
+	}
+	a.header("Expires", strconv.Itoa(int(expires)))
+	a.header("Contact", "<"+contactWithTransport(s.LocalContact, s.SocketInfo)+">")
+	return a
+}
+
+// currentBody is the NOTIFY body for the presentity's current state. Caller holds sh.mu.
+func (e *Engine) currentBody(sh *shard, key presentityKey) []byte {
+	pr := sh.pres[key]
+	if pr == nil {
+		return nil
+	}
+	pkg := lookupPackage(key.event)
+	if pkg == nil {
+		return nil
+	}
+	return pkg.NotifyBody(pr.publications(), "")
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,180 @@
+package gopresence
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// StartTimers runs the periodic work stock does on its timers (reference §7.2):
+// clean_period → expired publications (watchers notified of the resulting state);
+// db_update_period → expired subscriptions (NOTIFY terminated;reason=timeout) and write-back
+// of subscription bookkeeping (local CSeq, version). Period <= 0 disables, as in stock.
+func (e *Engine) StartTimers() {
+	e.every(e.cfg.CleanPeriod, e.expirePublications)
+	e.every(e.cfg.DBUpdatePeriod, func() {
+		e.expireSubscriptions()
+		e.writeBack()
+	})
+}
+
+func (e *Engine) every(seconds int, f func()) {
+	if seconds <= 0 {
+		return
+	}
+	go func() {
+		t := time.NewTicker(time.Duration(seconds) * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.stop:
+				return
+			case <-t.C:
+				e.safely(f)
+			}
+		}
+	}()
+}
+
+// safely runs f, turning a panic into a log line: a timer bug must not kill the engine.
+func (e *Engine) safely(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logf("crit", "BUG: panic in timer: %v", r)
+		}
+	}()
+	f()
+}
+
+// sendEngineNotifies hands NOTIFYs not caused by a request to the engine's C thread.
+func (e *Engine) sendEngineNotifies(ns []notifyReq) {
+	if len(ns) == 0 || e.engineNotify == nil {
+		return
+	}
+	const perFrame = 256
+	for len(ns) > 0 {
+		n := min(perFrame, len(ns))
+		b := wire.NewBuilder(wire.TEngineNotify, 0)
+		for i := range ns[:n] {
+			ns[i].encode(b)
+		}
+		e.engineNotify(b.Bytes())
+		ns = ns[n:]
+	}
+}
+
+func (e *Engine) expirePublications() {
+	now := e.now().Unix()
+	for _, sh := range e.shards.s {
+		var out []notifyReq
+		sh.mu.Lock()
+		for key, pr := range sh.pres {
+			for i := 0; i < len(pr.pubs); {
+				pub := pr.pubs[i]
+				if pub.Expires <= 0 || pub.Expires > now {
+					i++
+					continue
+				}
+				if err := <-e.writer.Enqueue(db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+					e.logf("err", "expiring publication %s of %s: %v", pub.ETag, key.uri, err)
+					i++
+					continue
+				}
+				out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
+				pr.pubs = append(pr.pubs[:i], pr.pubs[i+1:]...)
+			}
+			if len(pr.pubs) == 0 {
+				delete(sh.pres, key)
+			}
+		}
+		sh.mu.Unlock()
+		e.sendEngineNotifies(out)
+	}
+}
+
+func (e *Engine) expireSubscriptions() {
+	now := e.now().Unix()
+	for _, sh := range e.shards.s {
+		var out []notifyReq
+		var ops []db.Op
+		sh.mu.Lock()
+		for key, subs := range sh.subs {
+			for _, s := range subs {
+				if s.Expires > now {
+					continue
+				}
+				var body []byte
+				if s.Status == StatusActive {
+					body = e.currentBody(sh, key)
+				}
+				out = append(out, e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body))
+				ops = append(ops, db.Op{Kind: db.DeleteWatcher, Dialog: s.dialog()})
+				e.delSub(sh, s)
+			}
+		}
+		if err := <-e.writer.Enqueue(ops...); err != nil {
+			e.logf("err", "removing expired subscriptions: %v", err)
+		}
+		sh.mu.Unlock()
+		e.sendEngineNotifies(out)
+	}
+}
+
+// writeBack stores the local CSeq and version of subscriptions that sent NOTIFYs, so that
+// after a restart NOTIFY CSeqs keep growing (RFC 3261 §12.2.1.1).
+func (e *Engine) writeBack() {
+	var ops []db.Op
+	for _, sh := range e.shards.s {
+		sh.mu.Lock()
+		for _, subs := range sh.subs {
+			for _, s := range subs {
+				if s.dirty {
+					w := s.Watcher
+					ops = append(ops, db.Op{Kind: db.UpdateWatcher, Watcher: &w})
+					s.dirty = false
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	if err := <-e.writer.Enqueue(ops...); err != nil {
+		e.logf("err", "writing back %d subscriptions: %v", len(ops), err)
+	}
+}
+
+// handleNotifyResult applies a NOTIFY's final reply (stock p_tm_callback): 404 or 481 end the
+// subscription, 408 too when timeout_rm_subs is set; other failures keep it.
+func (e *Engine) handleNotifyResult(f *wire.Frame) {
+	code, err := strconv.Atoi(f.Str(wire.ReplyCode))
+	if err != nil {
+		e.logf("err", "NOTIFY result without a valid code")
+		return
+	}
+	if code < 300 {
+		return
+	}
+	dk := db.DialogKey{CallID: f.Str(wire.NCallID), ToTag: f.Str(wire.NLocalTag), FromTag: f.Str(wire.NRemoteTag)}
+	if !(code == 404 || code == 481 || (code == 408 && e.cfg.TimeoutRmSubs != 0)) {
+		e.logf("info", "NOTIFY in dialog %s got %d: subscription kept", dk.CallID, code)
+		return
+	}
+	key, ok := e.dialogs.get(dk)
+	if !ok {
+		return
+	}
+	sh := e.shards.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s := sh.subs[key][dk]
+	if s == nil {
+		return
+	}
+	if err := <-e.writer.Enqueue(db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+		e.logf("err", "removing subscription %s after NOTIFY %d: %v", dk.CallID, code, err)
+		return
+	}
+	e.delSub(sh, s)
+	e.logf("info", "NOTIFY in dialog %s got %d: subscription removed", dk.CallID, code)
+}

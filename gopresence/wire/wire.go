@@ -1,0 +1,231 @@
+// Package wire is the one frame format between Kamailio's C side and the Go engine.
+// docs/wire.md describes it; module/wire.c is the C twin of this file.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the only frame version this engine speaks.
+const Version = 1
+
+// MaxFrame bounds one frame: a fan-out answer carries every NOTIFY of a PUBLISH.
+const MaxFrame = 64 << 20
+
+// Type says what a frame is.
+type Type uint8
+
+const (
+	TPublish      Type = 1
+	TSubscribe    Type = 2
+	TNotifyResult Type = 3
+	TAnswer       Type = 10
+	TLog          Type = 20
+	TEngineNotify Type = 21
+)
+
+// Tag names a field.
+type Tag uint8
+
+// Request fields.
+const (
+	RURI          Tag = 1
+	FromURI       Tag = 2
+	FromTag       Tag = 3
+	ToURI         Tag = 4
+	ToTag         Tag = 5
+	CallID        Tag = 6
+	CSeq          Tag = 7
+	Event         Tag = 8
+	Expires       Tag = 9
+	IfMatch       Tag = 10
+	ContentType   Tag = 11
+	Body          Tag = 12
+	Contact       Tag = 13
+	RecordRoute   Tag = 14
+	Socket        Tag = 15
+	Source        Tag = 16
+	UserAgent     Tag = 17
+	ScriptParam   Tag = 18
+	ReplyToTag    Tag = 19
+	Advertised    Tag = 20
+	BadHeader     Tag = 21
+	ContentLength Tag = 22
+	ContactCount  Tag = 23
+)
+
+// Answer fields.
+const (
+	Code    Tag = 40
+	Reason  Tag = 41
+	Headers Tag = 42
+	Error   Tag = 43
+)
+
+// NOTIFY fields.
+const (
+	NotifyBegin Tag = 50
+	NCallID     Tag = 51
+	NLocalTag   Tag = 52
+	NRemoteTag  Tag = 53
+	NLocalURI   Tag = 54
+	NRemoteURI  Tag = 55
+	NTarget     Tag = 56
+	NRouteSet   Tag = 57
+	NSocket     Tag = 58
+	NCSeq       Tag = 59
+	NHeaders    Tag = 60
+	NBody       Tag = 61
+	NEvent      Tag = 62
+	ReplyCode   Tag = 70
+	Level       Tag = 80
+	Message     Tag = 81
+)
+
+const headerLen = 4 + 1 + 1 + 4
+
+// Field is one tagged value. Value aliases the decoded buffer.
+type Field struct {
+	Tag   Tag
+	Value []byte
+}
+
+// Frame is a decoded frame.
+type Frame struct {
+	Type   Type
+	ID     uint32
+	Fields []Field
+}
+
+// Get returns the first field with tag t.
+func (f *Frame) Get(t Tag) ([]byte, bool) {
+	for _, fl := range f.Fields {
+		if fl.Tag == t {
+			return fl.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Str returns the first field with tag t as a string ("" if absent).
+func (f *Frame) Str(t Tag) string {
+	v, _ := f.Get(t)
+	return string(v)
+}
+
+// Has reports whether a field with tag t is present.
+func (f *Frame) Has(t Tag) bool {
+	_, ok := f.Get(t)
+	return ok
+}
+
+// Errors of the decoder; the connection is closed on any of them.
+var (
+	ErrShort    = errors.New("wire: frame shorter than its header")
+	ErrTooLarge = errors.New("wire: frame larger than the limit")
+	ErrVersion  = errors.New("wire: unknown frame version")
+	ErrOverrun  = errors.New("wire: field overruns the frame")
+)
+
+// Decode parses one whole frame (length prefix included). Fields alias b.
+func Decode(b []byte) (*Frame, error) {
+	if len(b) < headerLen {
+		return nil, ErrShort
+	}
+	n := binary.BigEndian.Uint32(b)
+	if n > MaxFrame {
+		return nil, ErrTooLarge
+	}
+	if uint64(len(b)) != uint64(n)+4 || n < headerLen-4 {
+		return nil, fmt.Errorf("wire: length %d does not match %d bytes", n, len(b))
+	}
+	if b[4] != Version {
+		return nil, ErrVersion
+	}
+	f := &Frame{Type: Type(b[5]), ID: binary.BigEndian.Uint32(b[6:])}
+	rest := b[headerLen:]
+	for len(rest) > 0 {
+		if len(rest) < 5 {
+			return nil, ErrOverrun
+		}
+		l := binary.BigEndian.Uint32(rest[1:])
+		if uint64(l) > uint64(len(rest)-5) {
+			return nil, ErrOverrun
+		}
+		f.Fields = append(f.Fields, Field{Tag: Tag(rest[0]), Value: rest[5 : 5+l : 5+l]})
+		rest = rest[5+l:]
+	}
+	return f, nil
+}
+
+// Read reads one frame from r. The returned frame owns its buffer.
+func Read(r io.Reader) (*Frame, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrame {
+		return nil, ErrTooLarge
+	}
+	if n < headerLen-4 {
+		return nil, ErrShort
+	}
+	buf := make([]byte, 4+n)
+	copy(buf, hdr[:])
+	if _, err := io.ReadFull(r, buf[4:]); err != nil {
+		return nil, err
+	}
+	return Decode(buf)
+}
+
+// Builder appends fields to a frame being encoded.
+type Builder struct {
+	buf []byte
+}
+
+// NewBuilder starts a frame of type t with id.
+func NewBuilder(t Type, id uint32) *Builder {
+	b := &Builder{buf: make([]byte, headerLen, 512)}
+	b.buf[4] = Version
+	b.buf[5] = byte(t)
+	binary.BigEndian.PutUint32(b.buf[6:], id)
+	return b
+}
+
+// Add appends a field.
+func (b *Builder) Add(t Tag, v []byte) *Builder {
+	var h [5]byte
+	h[0] = byte(t)
+	binary.BigEndian.PutUint32(h[1:], uint32(len(v)))
+	b.buf = append(b.buf, h[:]...)
+	b.buf = append(b.buf, v...)
+	return b
+}
+
+// AddStr appends a string field.
+func (b *Builder) AddStr(t Tag, v string) *Builder {
+	var h [5]byte
+	h[0] = byte(t)
+	binary.BigEndian.PutUint32(h[1:], uint32(len(v)))
+	b.buf = append(b.buf, h[:]...)
+	b.buf = append(b.buf, v...)
+	return b
+}
+
+// AddInt appends a decimal number field.
+func (b *Builder) AddInt(t Tag, v int64) *Builder {
+	return b.AddStr(t, fmt.Sprint(v))
+}
+
+// Len is the encoded size so far.
+func (b *Builder) Len() int { return len(b.buf) }
+
+// Bytes finishes the frame and returns it (length prefix included).
+func (b *Builder) Bytes() []byte {
+	binary.BigEndian.PutUint32(b.buf, uint32(len(b.buf)-4))
+	return b.buf
+}

@@ -1,0 +1,198 @@
+/*
+ * Worker side of the engine's unix socket: one connection per process, opened on first use,
+ * one request and one answer at a time. Every wait is bounded by engine_timeout: an engine
+ * that is gone or slow costs a 500, never a hung worker. After a timeout the connection is
+ * dropped, so a late answer can never be taken for the next request's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../../core/dprint.h"
+
+#include "gopresence.h"
+
+static int eng_fd = -1;
+static uint32_t eng_seq = 0;
+
+uint32_t engine_next_id(void)
+{
+	return ++eng_seq;
+}
+
+static long long now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void drop(void)
+{
+	if(eng_fd >= 0)
+		close(eng_fd);
+	eng_fd = -1;
+}
+
+static int connect_engine(long long deadline)
+{
+	struct sockaddr_un sa;
+
+	if(eng_fd >= 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strncpy(sa.sun_path, gp_socket_path, sizeof(sa.sun_path) - 1);
+	for(;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if(fd < 0) {
+			LM_ERR("socket: %s\n", strerror(errno));
+			return -1;
+		}
+		if(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			eng_fd = fd;
+			return 0;
+		}
+		close(fd);
+		/* the engine may still be starting: retry until the deadline */
+		if((errno != ENOENT && errno != ECONNREFUSED && errno != EAGAIN)
+				|| now_ms() + 20 > deadline) {
+			LM_ERR("cannot connect to the presence engine at %s: %s\n", gp_socket_path,
+					strerror(errno));
+			return -1;
+		}
+		usleep(20000);
+	}
+}
+
+static int wait_fd(short ev, long long deadline)
+{
+	struct pollfd pfd = {eng_fd, ev, 0};
+	for(;;) {
+		long long left = deadline - now_ms();
+		int r;
+		if(left <= 0)
+			return -1;
+		r = poll(&pfd, 1, (int)left);
+		if(r > 0)
+			return 0;
+		if(r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int write_all(const unsigned char *p, size_t n, long long deadline)
+{
+	while(n > 0) {
+		ssize_t w = send(eng_fd, p, n, MSG_NOSIGNAL);
+		if(w > 0) {
+			p += w;
+			n -= w;
+			continue;
+		}
+		if(w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if(wait_fd(POLLOUT, deadline) < 0)
+				return -1;
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int read_all(unsigned char *p, size_t n, long long deadline)
+{
+	while(n > 0) {
+		ssize_t r = recv(eng_fd, p, n, 0);
+		if(r > 0) {
+			p += r;
+			n -= r;
+			continue;
+		}
+		if(r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if(wait_fd(POLLIN, deadline) < 0)
+				return -1;
+			continue;
+		}
+		return -1; /* closed or failed */
+	}
+	return 0;
+}
+
+static int send_frame(wire_buf_t *req, long long deadline)
+{
+	if(wire_finish(req) < 0) {
+		LM_ERR("cannot encode the request for the engine (out of memory or too large)\n");
+		return -1;
+	}
+	if(connect_engine(deadline) < 0)
+		return -1;
+	if(write_all(req->buf, req->len, deadline) < 0) {
+		/* a connection the engine closed (restart): try once on a fresh one */
+		drop();
+		if(connect_engine(deadline) < 0 || write_all(req->buf, req->len, deadline) < 0) {
+			LM_ERR("cannot send to the presence engine: %s\n", strerror(errno));
+			drop();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int engine_send(wire_buf_t *req)
+{
+	return send_frame(req, now_ms() + gp_engine_timeout_ms);
+}
+
+int engine_call(wire_buf_t *req, unsigned char **ans, size_t *ans_len)
+{
+	long long deadline = now_ms() + gp_engine_timeout_ms;
+	unsigned char hdr[4];
+	uint32_t n, id;
+	unsigned char *buf;
+
+	*ans = NULL;
+	id = req->len >= WIRE_HDR_LEN ? wire_peek_len(req->buf + 6) : 0;
+	if(send_frame(req, deadline) < 0)
+		return -1;
+	if(read_all(hdr, 4, deadline) < 0) {
+		LM_ERR("no answer from the presence engine within %d ms\n", gp_engine_timeout_ms);
+		drop();
+		return -1;
+	}
+	n = wire_peek_len(hdr);
+	if(n > WIRE_MAX_FRAME || n < WIRE_HDR_LEN - 4) {
+		LM_ERR("bad frame length %u from the presence engine\n", n);
+		drop();
+		return -1;
+	}
+	buf = malloc((size_t)n + 4);
+	if(buf == NULL) {
+		LM_ERR("out of memory for a %u byte answer\n", n);
+		drop();
+		return -1;
+	}
+	memcpy(buf, hdr, 4);
+	if(read_all(buf + 4, n, deadline) < 0) {
+		LM_ERR("truncated answer from the presence engine\n");
+		free(buf);
+		drop();
+		return -1;
+	}
+	if(wire_peek_len(buf + 6) != id) {
+		LM_ERR("answer id %u does not match request %u\n", wire_peek_len(buf + 6), id);
+		free(buf);
+		drop();
+		return -1;
+	}
+	*ans = buf;
+	*ans_len = (size_t)n + 4;
+	return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * Shared declarations of the C side of gopresence's presence.so.
+ * The C side is Kamailio-facing only: it gathers what Kamailio parsed, hands it to the
+ * engine as a wire frame, and applies the answer (reply through sl, NOTIFYs through tm).
+ * Every SIP rule lives in the Go engine.
+ */
+#ifndef GOPRESENCE_H
+#define GOPRESENCE_H
+
+#include "../../core/parser/msg_parser.h"
+#include "../../core/str.h"
+#include "../../modules/sl/sl.h"
+#include "../../modules/tm/tm_load.h"
+
+#include "wire.h"
+
+/* presence.c: module state */
+extern sl_api_t gp_slb;
+extern struct tm_binds gp_tmb;
+extern int gp_library_mode;
+extern char *gp_socket_path;
+extern char *gp_library_path;
+extern int gp_engine_timeout_ms;
+extern char *gp_engine_config; /* "name=value\n" lines for the engine */
+extern int gp_engine_config_len;
+extern int gp_local_log_level;
+
+/* engine_proc.c: the engine process (the only one that loads Go) */
+int engine_validate(void);	   /* start-up check in a short-lived child */
+void engine_main(void);		   /* never returns */
+extern int gp_in_engine_process;
+
+/* client.c: worker side of the unix socket */
+uint32_t engine_next_id(void);
+/* sends a request frame, fills *ans (malloc'd; caller frees). 0 ok, -1 error/timeout */
+int engine_call(wire_buf_t *req, unsigned char **ans, size_t *ans_len);
+/* sends a frame that has no answer */
+int engine_send(wire_buf_t *req);
+
+/* request.c: one SIP request through the engine */
+int engine_handle_request(struct sip_msg *msg, int type, str *script_param);
+
+/* notify.c: NOTIFYs from wire fields */
+typedef struct notify_fields {
+	str callid, local_tag, remote_tag, local_uri, remote_uri, target;
+	str route_set, socket, cseq, headers, body, event;
+	int has_body;
+} notify_fields_t;
+int notify_send(notify_fields_t *n);
+/* walks a frame's NOTIFY groups and sends each; returns how many failed */
+int notify_send_all(const wire_frame_t *f);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * NOTIFYs: the engine decides every header and body; this file turns a NOTIFY group of a
+ * frame into tm's dlg_t and sends it with t_request_within (as stock notify.c does), then
+ * reports the final reply code back to the engine, which owns 481/408 handling.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/dprint.h"
+#include "../../core/mem/shm_mem.h"
+#include "../../core/socket_info.h"
+#include "../../core/parser/parse_rr.h"
+#include "../../core/ut.h"
+
+#include "gopresence.h"
+
+/* what the tm callback needs to name the subscription (shm, strings inline) */
+typedef struct notify_cbp {
+	str callid, local_tag, remote_tag;
+	int cseq;
+	char data[];
+} notify_cbp_t;
+
+static notify_cbp_t *cbp_new(notify_fields_t *n, int cseq)
+{
+	notify_cbp_t *p;
+	char *d;
+	p = shm_malloc(sizeof(*p) + n->callid.len + n->local_tag.len + n->remote_tag.len);
+	if(p == NULL) {
+		SHM_MEM_ERROR;
+		return NULL;
+	}
+	d = p->data;
+#define CP(f)                                  \
+	p->f.s = d;                                \
+	p->f.len = n->f.len;                       \
+	memcpy(d, n->f.s, n->f.len);               \
+	d += n->f.len;
+	CP(callid)
+	CP(local_tag)
+	CP(remote_tag)
+#undef CP
+	p->cseq = cseq;
+	return p;
+}
+
+/* TMCB_LOCAL_COMPLETED: runs in the process that got the final reply (or the timeout) */
+static void notify_done(struct cell *t, int type, struct tmcb_params *ps)
+{
+	notify_cbp_t *p;
+	wire_buf_t b = {0};
+
+	if(ps->param == NULL || *ps->param == NULL)
+		return;
+	p = (notify_cbp_t *)*ps->param;
+	if(ps->code >= 300) {
+		wire_begin(&b, WT_NOTIFY_RESULT, engine_next_id());
+		wire_add(&b, WF_N_CALLID, p->callid.s, p->callid.len);
+		wire_add(&b, WF_N_LOCAL_TAG, p->local_tag.s, p->local_tag.len);
+		wire_add(&b, WF_N_REMOTE_TAG, p->remote_tag.s, p->remote_tag.len);
+		wire_add_int(&b, WF_N_CSEQ, p->cseq);
+		wire_add_int(&b, WF_REPLY_CODE, ps->code);
+		if(engine_send(&b) < 0)
+			LM_ERR("cannot report NOTIFY reply %d for %.*s to the engine\n", ps->code,
+					p->callid.len, p->callid.s);
+		wire_free(&b);
+	}
+	shm_free(p);
+	*ps->param = NULL;
+}
+
+int notify_send(notify_fields_t *n)
+{
+	static str method = str_init("NOTIFY");
+	dlg_t td;
+	uac_req_t uac_r;
+	notify_cbp_t *cbp;
+	int cseq = 0, r;
+
+	if(n->callid.len == 0 || n->local_tag.len == 0 || n->remote_tag.len == 0
+			|| n->target.len == 0 || str2sint(&n->cseq, &cseq) < 0 || cseq < 1) {
+		LM_ERR("incomplete NOTIFY from the engine\n");
+		return -1;
+	}
+	memset(&td, 0, sizeof(td));
+	td.id.call_id = n->callid;
+	td.id.loc_tag = n->local_tag;
+	td.id.rem_tag = n->remote_tag;
+	td.loc_seq.value = cseq - 1; /* tm increments before sending */
+	td.loc_seq.is_set = 1;
+	td.loc_uri = n->local_uri;
+	td.rem_uri = n->remote_uri;
+	td.rem_target = n->target;
+	td.state = DLG_CONFIRMED;
+	if(n->route_set.len > 0
+			&& parse_rr_body(n->route_set.s, n->route_set.len, &td.route_set) < 0) {
+		LM_ERR("bad route set for NOTIFY in %.*s\n", n->callid.len, n->callid.s);
+		return -1;
+	}
+	if(n->socket.len > 0 && n->socket.len < 128) {
+		char tmp[128];
+		char *host;
+		int hlen, port, proto;
+		memcpy(tmp, n->socket.s, n->socket.len);
+		tmp[n->socket.len] = 0;
+		if(parse_phostport(tmp, &host, &hlen, &port, &proto) == 0) {
+			str h = {host, hlen};
+			td.send_sock = grep_sock_info(&h, (unsigned short)port, (unsigned short)proto);
+		}
+	}
+	cbp = cbp_new(n, cseq);
+	if(cbp == NULL) {
+		free_rr(&td.route_set);
+		return -1;
+	}
+	set_uac_req(&uac_r, &method, &n->headers, n->has_body ? &n->body : NULL, &td,
+			TMCB_LOCAL_COMPLETED, notify_done, (void *)cbp);
+	r = gp_tmb.t_request_within(&uac_r);
+	if(r < 0) {
+		LM_ERR("t_request_within failed for NOTIFY in %.*s\n", n->callid.len, n->callid.s);
+		shm_free(cbp);
+	} else {
+		LOG(gp_local_log_level, "NOTIFY %.*s via %.*s on behalf of %.*s for event %.*s : %.*s\n",
+				td.rem_uri.len, td.rem_uri.s,
+				td.hooks.next_hop ? td.hooks.next_hop->len : 0,
+				td.hooks.next_hop ? td.hooks.next_hop->s : "",
+				td.loc_uri.len, td.loc_uri.s, n->event.len, n->event.s,
+				n->callid.len, n->callid.s);
+	}
+	free_rr(&td.route_set);
+	return r < 0 ? -1 : 0;
+}
+
+int notify_send_all(const wire_frame_t *f)
+{
+	size_t off = 0;
+	wire_field_t fl;
+	notify_fields_t n;
+	int in = 0, failed = 0, r;
+
+	memset(&n, 0, sizeof(n));
+	for(;;) {
+		r = wire_next(f, &off, &fl);
+		if(r != 1 || fl.tag == WF_NOTIFY_BEGIN) {
+			/* one failed NOTIFY never stops the others (stock bug #4118) */
+			if(in && notify_send(&n) < 0)
+				failed++;
+			if(r != 1)
+				break;
+			memset(&n, 0, sizeof(n));
+			in = 1;
+			continue;
+		}
+		if(!in)
+			continue;
+		str v = {(char *)fl.v, (int)fl.len};
+		switch(fl.tag) {
+			case WF_N_CALLID: n.callid = v; break;
+			case WF_N_LOCAL_TAG: n.local_tag = v; break;
+			case WF_N_REMOTE_TAG: n.remote_tag = v; break;
+			case WF_N_LOCAL_URI: n.local_uri = v; break;
+			case WF_N_REMOTE_URI: n.remote_uri = v; break;
+			case WF_N_TARGET: n.target = v; break;
+			case WF_N_ROUTE_SET: n.route_set = v; break;
+			case WF_N_SOCKET: n.socket = v; break;
+			case WF_N_CSEQ: n.cseq = v; break;
+			case WF_N_HEADERS: n.headers = v; break;
+			case WF_N_BODY: n.body = v; n.has_body = 1; break;
+			case WF_N_EVENT: n.event = v; break;
+		}
+	}
+	if(r < 0)
+		LM_ERR("malformed NOTIFY list from the engine\n");
+	return failed;
+}

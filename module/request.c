@@ -1,0 +1,235 @@
+/*
+ * One PUBLISH or SUBSCRIBE through the engine: gather what Kamailio parsed into a request
+ * frame, wait for the answer, send the reply through sl and the NOTIFYs through tm.
+ * No SIP rule is decided here; a header Kamailio cannot parse is reported, not judged.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/dprint.h"
+#include "../../core/ip_addr.h"
+#include "../../core/data_lump_rpl.h"
+#include "../../core/parser/parse_from.h"
+#include "../../core/parser/parse_to.h"
+#include "../../core/parser/parse_cseq.h"
+#include "../../core/parser/parse_uri.h"
+#include "../../core/parser/contact/parse_contact.h"
+#include "../../core/ut.h"
+#include "../../core/trim.h"
+#include "../../core/parser/parse_content.h"
+
+#include "gopresence.h"
+
+static void add_str(wire_buf_t *b, int tag, str *s)
+{
+	if(s && s->s)
+		wire_add(b, tag, s->s, s->len);
+}
+
+static void add_hdr(wire_buf_t *b, int tag, struct hdr_field *h)
+{
+	str v;
+	if(h == NULL)
+		return;
+	v = h->body;
+	trim(&v);
+	wire_add(b, tag, v.s, v.len);
+}
+
+/* Record-Route bodies joined with "," in received order (stock print_rr_body) */
+static void add_record_route(wire_buf_t *b, struct sip_msg *msg)
+{
+	struct hdr_field *h;
+	size_t total = 0, n = 0;
+	char *flat;
+
+	for(h = msg->headers; h; h = h->next)
+		if(h->type == HDR_RECORDROUTE_T)
+			total += h->body.len + 1;
+	if(total == 0 || (flat = malloc(total)) == NULL)
+		return;
+	for(h = msg->headers; h; h = h->next) {
+		str v = h->body;
+		if(h->type != HDR_RECORDROUTE_T)
+			continue;
+		trim(&v);
+		if(n)
+			flat[n++] = ',';
+		memcpy(flat + n, v.s, v.len);
+		n += v.len;
+	}
+	wire_add(b, WF_RECORD_ROUTE, flat, n);
+	free(flat);
+}
+
+static void add_contact(wire_buf_t *b, struct sip_msg *msg)
+{
+	contact_body_t *cb;
+	contact_t *c;
+	int n = 0;
+
+	if(msg->contact == NULL)
+		return;
+	if(parse_contact(msg->contact) < 0 || msg->contact->parsed == NULL) {
+		wire_add_str(b, WF_BAD_HEADER, "Contact");
+		return;
+	}
+	cb = (contact_body_t *)msg->contact->parsed;
+	if(cb->star) {
+		wire_add_str(b, WF_CONTACT_COUNT, "*");
+		return;
+	}
+	for(c = cb->contacts; c; c = c->next)
+		n++;
+	if(cb->contacts)
+		add_str(b, WF_CONTACT, &cb->contacts->uri);
+	wire_add_int(b, WF_CONTACT_COUNT, n);
+}
+
+static void add_sockets(wire_buf_t *b, struct sip_msg *msg)
+{
+	struct socket_info *si = msg->rcv.bind_address;
+	char src[64];
+
+	if(si) {
+		add_str(b, WF_SOCKET, &si->sock_str);
+		if(si->useinfo.sock_str.len > 0)
+			add_str(b, WF_ADVERTISED, &si->useinfo.sock_str);
+		else
+			add_str(b, WF_ADVERTISED, &si->sock_str);
+	}
+	snprintf(src, sizeof(src), "%s:%d", ip_addr2a(&msg->rcv.src_ip), msg->rcv.src_port);
+	wire_add_str(b, WF_SOURCE, src);
+}
+
+/* builds the request frame; 0 ok, -1 out of memory */
+static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *b)
+{
+	struct to_body *from, *to;
+	str body, ruri;
+
+	if(wire_begin(b, type, engine_next_id()) < 0)
+		return -1;
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0) {
+		wire_add_str(b, WF_BAD_HEADER, "message");
+		return wire_finish(b);
+	}
+	ruri = msg->new_uri.s ? msg->new_uri : msg->first_line.u.request.uri;
+	add_str(b, WF_RURI, &ruri);
+	if(parse_from_header(msg) < 0) {
+		wire_add_str(b, WF_BAD_HEADER, "From");
+	} else {
+		from = get_from(msg);
+		add_str(b, WF_FROM_URI, &from->uri);
+		if(from->tag_value.len)
+			add_str(b, WF_FROM_TAG, &from->tag_value);
+	}
+	if(msg->to == NULL || (to = get_to(msg)) == NULL || to->error != PARSE_OK) {
+		wire_add_str(b, WF_BAD_HEADER, "To");
+	} else {
+		add_str(b, WF_TO_URI, &to->uri);
+		if(to->tag_value.len)
+			add_str(b, WF_TO_TAG, &to->tag_value);
+	}
+	add_hdr(b, WF_CALLID, msg->callid);
+	if(msg->cseq && msg->cseq->parsed)
+		add_str(b, WF_CSEQ, &get_cseq(msg)->number);
+	add_hdr(b, WF_EVENT, msg->event);
+	add_hdr(b, WF_EXPIRES, msg->expires);
+	add_hdr(b, WF_IF_MATCH, msg->sipifmatch);
+	add_hdr(b, WF_CONTENT_TYPE, msg->content_type);
+	add_hdr(b, WF_USER_AGENT, msg->user_agent);
+	if(msg->content_length)
+		wire_add_str(b, WF_CONTENT_LENGTH, "1");
+	body.s = get_body(msg);
+	body.len = body.s ? msg->len - (int)(body.s - msg->buf) : 0;
+	if(msg->content_length) {
+		int cl = get_content_length(msg);
+		if(cl < body.len)
+			body.len = cl;
+	}
+	if(body.len > 0)
+		wire_add(b, WF_BODY, body.s, body.len);
+	add_contact(b, msg);
+	add_record_route(b, msg);
+	add_sockets(b, msg);
+	if(param)
+		add_str(b, WF_SCRIPT_PARAM, param);
+	if(type == WT_SUBSCRIBE && (msg->to == NULL || get_to(msg)->tag_value.len == 0)) {
+		str tag = STR_NULL;
+		if(gp_slb.get_reply_totag(msg, &tag) < 0 || tag.len == 0)
+			LM_ERR("cannot get the To tag of the reply\n");
+		else
+			add_str(b, WF_REPLY_TO_TAG, &tag);
+	}
+	return wire_finish(b);
+}
+
+static int send_reply(struct sip_msg *msg, int code, char *reason, int rlen, wire_field_t *hdrs)
+{
+	str r = {reason, rlen};
+	if(hdrs && hdrs->len > 0
+			&& add_lump_rpl(msg, (char *)hdrs->v, hdrs->len, LUMP_RPL_HDR) == 0) {
+		LM_ERR("cannot add reply headers\n");
+		return -1;
+	}
+	if(gp_slb.freply(msg, code, &r) < 0) {
+		LM_ERR("cannot send the %d reply\n", code);
+		return -1;
+	}
+	return 0;
+}
+
+static int reply_error(struct sip_msg *msg)
+{
+	static char reason[] = "Server Internal Error";
+	send_reply(msg, 500, reason, sizeof(reason) - 1, NULL);
+	return -1;
+}
+
+int engine_handle_request(struct sip_msg *msg, int type, str *param)
+{
+	wire_buf_t req = {0};
+	unsigned char *ans = NULL;
+	size_t ans_len = 0;
+	wire_frame_t f;
+	wire_field_t code_f, reason_f, hdrs_f, err_f;
+	int code = 0, has_hdrs, ret;
+	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
+
+	if(build_request(msg, type, param, &req) < 0) {
+		wire_free(&req);
+		LM_ERR("%s: cannot build the engine request\n", what);
+		return reply_error(msg);
+	}
+	ret = engine_call(&req, &ans, &ans_len);
+	wire_free(&req);
+	if(ret < 0) {
+		LM_ERR("%s: presence engine unavailable: replying 500\n", what);
+		return reply_error(msg);
+	}
+	if(wire_decode(ans, ans_len, &f) < 0 || f.type != WT_ANSWER
+			|| !wire_get(&f, WF_CODE, &code_f) || !wire_get(&f, WF_REASON, &reason_f)
+			|| str2sint(&(str){(char *)code_f.v, code_f.len}, &code) < 0 || code < 100
+			|| code > 699) {
+		LM_ERR("%s: malformed answer from the engine\n", what);
+		free(ans);
+		return reply_error(msg);
+	}
+	if(wire_get(&f, WF_ERROR, &err_f)) {
+		if(code >= 500)
+			LM_ERR("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
+		else
+			LM_NOTICE("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
+	}
+	has_hdrs = wire_get(&f, WF_HEADERS, &hdrs_f);
+	if(send_reply(msg, code, (char *)reason_f.v, reason_f.len, has_hdrs ? &hdrs_f : NULL)
+			< 0) {
+		free(ans);
+		return -1;
+	}
+	/* NOTIFYs go out after the reply (RFC 6665 §4.2.1.2: the 2xx first) */
+	notify_send_all(&f);
+	free(ans);
+	return (code < 300 || code == 412) ? 1 : -1;
+}
