@@ -27,28 +27,31 @@ var requiredVersions = map[string]int{"presentity": 5, "active_watchers": 12, "w
 // ParseURL turns a Kamailio db_url into a driver name and DSN.
 // sqlite:///abs/path.db (Kamailio's db_sqlite form) → sqlite3 file.
 func ParseURL(dbURL string) (driver, dsn string, err error) {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return "", "", fmt.Errorf("db_url %q: %v", dbURL, err)
+	scheme, rest, ok := strings.Cut(dbURL, "://")
+	if !ok {
+		return "", "", fmt.Errorf("db_url %q: not of the form scheme://...", dbURL)
 	}
-	switch u.Scheme {
+	switch strings.ToLower(scheme) {
 	case "sqlite":
-		path := u.Path
-		if u.Host != "" { // sqlite://relative/path.db
-			path = u.Host + u.Path
+		// Kamailio writes both sqlite:///abs/path.db and sqlite:////abs/path.db; both name
+		// /abs/path.db. Without a leading slash the path is relative to Kamailio's -w dir.
+		path := rest
+		if strings.HasPrefix(path, "/") {
+			path = "/" + strings.TrimLeft(path, "/")
 		}
-		if path == "" {
-			return "", "", fmt.Errorf("db_url %q: no database file", dbURL)
+		if strings.Trim(path, "/") == "" || strings.ContainsAny(path, "?#") {
+			return "", "", fmt.Errorf("db_url %q: no usable database file name", dbURL)
 		}
 		// WAL lets kamctl read while the engine writes; IMMEDIATE transactions take the write
 		// lock up front so two writers never deadlock; NORMAL sync is durable across a crash
-		// of Kamailio (not of the machine) at a fraction of FULL's cost.
-		q := "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=0"
-		return "sqlite3", "file:" + path + "?" + q, nil
+		// of Kamailio (not of the machine) at a fraction of FULL's cost; the busy timeout
+		// waits out other processes (kamctl, a second node) instead of failing.
+		q := "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_txlock=immediate"
+		return "sqlite3", "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q, nil
 	case "mysql":
 		return "", "", fmt.Errorf("db_url %q: MySQL/MariaDB is not supported by this build yet (use sqlite:///path/file.db)", dbURL)
 	default:
-		return "", "", fmt.Errorf("db_url %q: unsupported database scheme %q (supported: sqlite)", dbURL, u.Scheme)
+		return "", "", fmt.Errorf("db_url %q: unsupported database scheme %q (supported: sqlite)", dbURL, scheme)
 	}
 }
 

@@ -120,3 +120,21 @@ func TestFailedOpDoesNotFailNeighbours(t *testing.T) {
 		t.Errorf("neighbour failed: %v", err)
 	}
 }
+
+func TestParseURLForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"sqlite:///var/lib/k.db":  "file:/var/lib/k.db?",
+		"sqlite:////var/lib/k.db": "file:/var/lib/k.db?",
+		"sqlite://rel/k.db":       "file:rel/k.db?",
+	} {
+		_, dsn, err := ParseURL(in)
+		if err != nil || len(dsn) < len(want) || dsn[:len(want)] != want {
+			t.Errorf("%s: %s %v", in, dsn, err)
+		}
+	}
+	for _, in := range []string{"sqlite://", "sqlite:///", "nothing", "sqlite:///a.db?x=1"} {
+		if _, _, err := ParseURL(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
