@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -32,6 +33,7 @@ typedef void (*go_stop_f)(void);
 #define VALIDATE_TIMEOUT_S 60
 
 static volatile sig_atomic_t stop_requested = 0;
+static char load_error[512];
 
 static void on_term(int sig)
 {
@@ -50,7 +52,9 @@ static void *load_go(void)
 	h = dlopen(gp_library_path, RTLD_NOW | RTLD_LOCAL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if(h == NULL) {
-		LM_CRIT("cannot load the presence engine %s: %s\n", gp_library_path, dlerror());
+		const char *e = dlerror();
+		snprintf(load_error, sizeof(load_error), "%s", e ? e : "unknown error");
+		LM_CRIT("cannot load the presence engine %s: %s\n", gp_library_path, load_error);
 		return NULL;
 	}
 	ss.ss_sp = malloc(ALTSTACK_SIZE);
@@ -88,7 +92,7 @@ int engine_validate(void)
 		close(p[0]);
 		h = load_go();
 		if(h == NULL) {
-			snprintf(err, sizeof(err), "cannot load %s: %s", gp_library_path, dlerror());
+			snprintf(err, sizeof(err), "cannot load %s: %s", gp_library_path, load_error);
 			r = -1;
 		} else if((validate = (go_validate_f)dlsym(h, "gopresence_validate")) == NULL) {
 			snprintf(err, sizeof(err), "%s has no gopresence_validate", gp_library_path);

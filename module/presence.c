@@ -6,10 +6,8 @@
  * Kamailio forks afterwards would hang (docs/architecture.md). Go runs only in the engine
  * process forked in child_init(PROC_MAIN) and in the short-lived start-up check.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* dladdr */
-#endif
-#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -189,23 +187,32 @@ static int cfg_add_str(const char *name, str *v)
 	return cfg_add(name, v->s, v->len);
 }
 
+/* where presence.so was loaded from, made absolute while the working directory is still the
+ * one Kamailio resolved it against (mod_register runs right after dlopen, before -w's chdir) */
+static char module_dir[4096];
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	char real[PATH_MAX];
+	if(path && realpath(path, real)) {
+		strncpy(module_dir, dirname(real), sizeof(module_dir) - 1);
+	}
+	return 0;
+}
+
 /* The engine library: modparam engine_library, else libgopresence.so next to this module. */
 static int find_library(void)
 {
-	Dl_info info;
-	static char path[4096];
-	char tmp[4096];
+	static char path[4096 + 32];
 
 	if(gp_library_path && *gp_library_path)
 		return 0;
-	if(dladdr((void *)&exports, &info) == 0 || info.dli_fname == NULL) {
+	if(module_dir[0] == 0) {
 		LM_ERR("cannot find where presence.so was loaded from;"
 			   " set modparam(\"presence\", \"engine_library\", \"/path/libgopresence.so\")\n");
 		return -1;
 	}
-	strncpy(tmp, info.dli_fname, sizeof(tmp) - 1);
-	tmp[sizeof(tmp) - 1] = 0;
-	snprintf(path, sizeof(path), "%s/libgopresence.so", dirname(tmp));
+	snprintf(path, sizeof(path), "%s/libgopresence.so", module_dir);
 	gp_library_path = path;
 	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../core/dprint.h"
 #include "../../core/ip_addr.h"
@@ -195,6 +196,7 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 	wire_frame_t f;
 	wire_field_t code_f, reason_f, hdrs_f, err_f;
 	int code = 0, has_hdrs, ret;
+	struct timespec t0, t1;
 	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
 
 	if(build_request(msg, type, param, &req) < 0) {
@@ -202,8 +204,12 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 		LM_ERR("%s: cannot build the engine request\n", what);
 		return reply_error(msg);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = engine_call(&req, &ans, &ans_len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	wire_free(&req);
+	LM_DBG("%s: engine round trip %ld us\n", what,
+			(long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if(ret < 0) {
 		LM_ERR("%s: presence engine unavailable: replying 500\n", what);
 		return reply_error(msg);
