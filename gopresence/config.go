@@ -30,6 +30,9 @@ type Config struct {
 	SubsRespond200      int
 	SendFastNotify      int
 	CSeqOffset          int
+	ToTagPref           string
+	ForceDelete         int
+	SipURIMatch         int
 
 	// Not modparams: set by the module for the engine process.
 	SocketPath string
@@ -50,6 +53,7 @@ func DefaultConfig() Config {
 		TimeoutRmSubs:       1,
 		SubsRespond200:      1,
 		SendFastNotify:      1,
+		ToTagPref:           "10",
 	}
 }
 
@@ -80,6 +84,7 @@ func (c *Config) set(name, val string) error {
 		"db_url": &c.DBURL, "presentity_table": &c.PresentityTable,
 		"active_watchers_table": &c.ActiveWatchersTable, "watchers_table": &c.WatchersTable,
 		"server_address": &c.ServerAddress, "socket_path": &c.SocketPath,
+		"to_tag_pref": &c.ToTagPref,
 	}
 	if p, ok := str[name]; ok {
 		*p = val
@@ -91,6 +96,7 @@ func (c *Config) set(name, val string) error {
 		"subs_htable_size": &c.SubsHtableSize, "pres_htable_size": &c.PresHtableSize,
 		"timeout_rm_subs": &c.TimeoutRmSubs, "subs_respond_200": &c.SubsRespond200,
 		"send_fast_notify": &c.SendFastNotify, "cseq_offset": &c.CSeqOffset,
+		"force_delete": &c.ForceDelete, "sip_uri_match": &c.SipURIMatch,
 	}
 	if p, ok := ints[name]; ok {
 		n, err := strconv.Atoi(val)

@@ -1,6 +1,10 @@
 package gopresence
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -31,6 +35,7 @@ type Engine struct {
 	startTime int64
 	pid       int
 	counter   atomic.Uint64 // makes ETags and RUIDs unique within this run
+	tagKey    [32]byte      // keys dialogTag
 
 	// engineNotify sends NOTIFYs caused by time or by NOTIFY failures (not by a request)
 	// to the engine's C thread. Nil in tests that do not need it.
@@ -55,6 +60,10 @@ func New(cfg Config, log Logger) (*Engine, error) {
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
 	}
 	e.startTime = e.now().Unix()
+	if _, err := rand.Read(e.tagKey[:]); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := e.restore(); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("restoring state from %s: %v", cfg.DBURL, err)
@@ -165,6 +174,16 @@ func (e *Engine) nextID() uint64 { return e.counter.Add(1) }
 // restarts because of the start time and pid.
 func (e *Engine) newETag(n int) string {
 	return fmt.Sprintf("a.%d.%d.%d.%d", e.startTime, e.pid, e.nextID(), n)
+}
+
+// dialogTag is our To tag for a new subscription dialog: to_tag_pref (the 2008 guide's
+// parameter) and 64 keyed-hash bits of the request's identity, so a retransmitted initial
+// SUBSCRIBE that reaches us without a transaction names the same dialog again, while tags
+// stay unguessable (RFC 3261 §19.3).
+func (e *Engine) dialogTag(callID, fromTag string, cseq uint32) string {
+	m := hmac.New(sha256.New, e.tagKey[:])
+	fmt.Fprintf(m, "%s\x00%s\x00%d", callID, fromTag, cseq)
+	return e.cfg.ToTagPref + hex.EncodeToString(m.Sum(nil)[:8])
 }
 
 // Stats are numbers for logs and tests.

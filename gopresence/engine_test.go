@@ -46,6 +46,7 @@ func newTestEngine(t *testing.T, path string, extra string) (*Engine, *clock) {
 type result struct {
 	code    int
 	reason  string
+	toTag   string
 	headers map[string]string
 	notifs  []map[wire.Tag]string
 }
@@ -56,7 +57,7 @@ func do(t *testing.T, e *Engine, typ wire.Type, fields map[wire.Tag]string) resu
 	for _, tag := range []wire.Tag{wire.RURI, wire.FromURI, wire.FromTag, wire.ToURI, wire.ToTag,
 		wire.CallID, wire.CSeq, wire.Event, wire.Expires, wire.IfMatch, wire.ContentType,
 		wire.Body, wire.Contact, wire.RecordRoute, wire.Socket, wire.Advertised,
-		wire.ScriptParam, wire.ReplyToTag, wire.BadHeader, wire.ContentLength, wire.ContactCount} {
+		wire.ScriptParam, wire.Duplicate, wire.BadHeader, wire.ContentLength, wire.ContactCount} {
 		if v, ok := fields[tag]; ok {
 			b.AddStr(tag, v)
 		}
@@ -72,6 +73,7 @@ func do(t *testing.T, e *Engine, typ wire.Type, fields map[wire.Tag]string) resu
 	var r result
 	r.code, _ = strconv.Atoi(out.Str(wire.Code))
 	r.reason = out.Str(wire.Reason)
+	r.toTag = out.Str(wire.ToTagOut)
 	r.headers = map[string]string{}
 	for _, line := range strings.Split(out.Str(wire.Headers), "\r\n") {
 		if k, v, ok := strings.Cut(line, ": "); ok {
@@ -107,7 +109,7 @@ func subscribe(callID, toTag, expires string, cseq int) map[wire.Tag]string {
 		wire.CSeq: strconv.Itoa(cseq), wire.Event: "presence", wire.Expires: expires,
 		wire.Contact: "sip:bob@10.0.0.2:5060", wire.ContactCount: "1",
 		wire.Socket: "udp:127.0.0.1:5060", wire.Advertised: "udp:127.0.0.1:5060",
-		wire.ReplyToTag: "tt-" + callID}
+	}
 	if toTag != "" {
 		m[wire.ToTag] = toTag
 	}
@@ -199,14 +201,15 @@ func TestSubscribeNotify(t *testing.T) {
 	if r.code != 200 || r.headers["Expires"] != "120" || r.headers["Contact"] != "<sip:127.0.0.1:5060>" {
 		t.Fatalf("subscribe: %+v", r)
 	}
-	if len(r.notifs) != 1 {
-		t.Fatalf("want 1 NOTIFY, got %d", len(r.notifs))
+	if len(r.notifs) != 1 || !strings.HasPrefix(r.toTag, "10") {
+		t.Fatalf("want 1 NOTIFY and a To tag with the default prefix, got %+v", r)
 	}
+	tt := r.toTag
 	n := r.notifs[0]
 	if !strings.Contains(n[wire.NHeaders], "Subscription-State: active;expires=120\r\n") ||
 		!strings.Contains(n[wire.NHeaders], "Content-Type: application/pidf+xml\r\n") ||
 		!strings.Contains(n[wire.NHeaders], "Event: presence\r\n") ||
-		n[wire.NBody] != pidf1 || n[wire.NCSeq] != "1" || n[wire.NLocalTag] != "tt-c1" ||
+		n[wire.NBody] != pidf1 || n[wire.NCSeq] != "1" || n[wire.NLocalTag] != tt ||
 		n[wire.NRemoteTag] != "ft-c1" || n[wire.NTarget] != "sip:bob@10.0.0.2:5060" {
 		t.Fatalf("NOTIFY: %+v", n)
 	}
@@ -216,13 +219,13 @@ func TestSubscribeNotify(t *testing.T) {
 		t.Fatalf("modify NOTIFY: %+v", r.notifs)
 	}
 	// refresh in dialog
-	r = do(t, e, wire.TSubscribe, subscribe("c1", "tt-c1", "60", 2))
+	r = do(t, e, wire.TSubscribe, subscribe("c1", tt, "60", 2))
 	if r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NCSeq] != "3" ||
 		!strings.Contains(r.notifs[0][wire.NHeaders], "active;expires=60") {
 		t.Fatalf("refresh: %+v", r)
 	}
 	// stale CSeq
-	if r = do(t, e, wire.TSubscribe, subscribe("c1", "tt-c1", "60", 2)); r.code != 500 {
+	if r = do(t, e, wire.TSubscribe, subscribe("c1", tt, "60", 2)); r.code != 500 {
 		t.Fatalf("stale CSeq: %d", r.code)
 	}
 	// unknown dialog
@@ -235,7 +238,7 @@ func TestSubscribeNotify(t *testing.T) {
 		t.Fatalf("remove NOTIFY: %+v", r.notifs)
 	}
 	// unsubscribe
-	r = do(t, e, wire.TSubscribe, subscribe("c1", "tt-c1", "0", 3))
+	r = do(t, e, wire.TSubscribe, subscribe("c1", tt, "0", 3))
 	if r.code != 200 || r.headers["Expires"] != "0" || len(r.notifs) != 1 ||
 		!strings.Contains(r.notifs[0][wire.NHeaders], "Subscription-State: terminated;reason=timeout") {
 		t.Fatalf("unsubscribe: %+v", r)
@@ -271,6 +274,7 @@ func TestSubscribeErrors(t *testing.T) {
 		{"no from tag", func(m map[wire.Tag]string) { delete(m, wire.FromTag) }, 400},
 		{"bad cseq", func(m map[wire.Tag]string) { m[wire.CSeq] = "x" }, 400},
 		{"no event", func(m map[wire.Tag]string) { delete(m, wire.Event) }, 489},
+		{"two Expires", func(m map[wire.Tag]string) { m[wire.Duplicate] = "Expires" }, 400},
 	}
 	for _, c := range cases {
 		m := subscribe("e-"+c.name, "", "120", 1)
@@ -292,7 +296,7 @@ func TestRestartRestoresState(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.db")
 	e1, _ := newTestEngine(t, path, "")
 	etag := do(t, e1, wire.TPublish, publish("", "600", pidf1)).headers["SIP-ETag"]
-	do(t, e1, wire.TSubscribe, subscribe("c1", "", "600", 1))
+	tt := do(t, e1, wire.TSubscribe, subscribe("c1", "", "600", 1)).toTag
 	do(t, e1, wire.TPublish, publish(etag, "600", pidf2)) // NOTIFY CSeq 2
 	e1.Close()
 
@@ -300,7 +304,7 @@ func TestRestartRestoresState(t *testing.T) {
 	if s := e2.Stats(); s.Publications != 1 || s.Subscriptions != 1 {
 		t.Fatalf("restored %+v", s)
 	}
-	r := do(t, e2, wire.TSubscribe, subscribe("c1", "tt-c1", "600", 2))
+	r := do(t, e2, wire.TSubscribe, subscribe("c1", tt, "600", 2))
 	if r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NBody] != pidf2 {
 		t.Fatalf("refresh after restart: %+v", r)
 	}
@@ -333,11 +337,13 @@ func TestExpiry(t *testing.T) {
 
 func TestNotifyResultRemoves(t *testing.T) {
 	e, _ := newTestEngine(t, "", "")
-	do(t, e, wire.TSubscribe, subscribe("c1", "", "60", 1))
-	do(t, e, wire.TSubscribe, subscribe("c2", "", "60", 1))
+	tags := map[string]string{
+		"c1": do(t, e, wire.TSubscribe, subscribe("c1", "", "60", 1)).toTag,
+		"c2": do(t, e, wire.TSubscribe, subscribe("c2", "", "60", 1)).toTag,
+	}
 	res := func(callID, code string) {
 		b := wire.NewBuilder(wire.TNotifyResult, 0).AddStr(wire.NCallID, callID).
-			AddStr(wire.NLocalTag, "tt-"+callID).AddStr(wire.NRemoteTag, "ft-"+callID).
+			AddStr(wire.NLocalTag, tags[callID]).AddStr(wire.NRemoteTag, "ft-"+callID).
 			AddStr(wire.ReplyCode, code)
 		f, _ := wire.Decode(b.Bytes())
 		if out := e.Handle(f); out != nil {

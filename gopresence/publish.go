@@ -16,8 +16,8 @@ const pidPriorityBase = 1420070400
 
 // handlePublish implements RFC 3903 §6 (the ESC's processing of PUBLISH).
 func (e *Engine) handlePublish(f *wire.Frame) *answer {
-	if h := f.Str(wire.BadHeader); h != "" {
-		return badRequest("publish: unparsable " + h + " header")
+	if a := malformed(f, "publish"); a != nil {
+		return a
 	}
 	pkg, _, a := eventOf(f)
 	if a != nil {
@@ -138,6 +138,15 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	return a
 }
 
+// sameURI compares a subscriber's Contact with a sender URI as stock does: byte-equal, or
+// case-insensitive with sip_uri_match=1.
+func (e *Engine) sameURI(a, b string) bool {
+	if e.cfg.SipURIMatch == 1 {
+		return strings.EqualFold(a, b)
+	}
+	return a == b
+}
+
 // etagGeneration is the number after the last dot of one of our ETags (0 if none).
 func etagGeneration(etag string) int {
 	i := strings.LastIndexByte(etag, '.')
@@ -177,7 +186,7 @@ func (e *Engine) notifyWatchers(sh *shard, key presentityKey, pr *presentity, of
 		if s.Status != StatusActive || s.Reason != "" || s.Expires <= now {
 			continue
 		}
-		if sender != "" && s.Contact == sender {
+		if sender != "" && e.sameURI(s.Contact, sender) {
 			continue
 		}
 		if !pkgBodyDone {

@@ -15,6 +15,7 @@ type answer struct {
 	headers strings.Builder
 	notifs  []notifyReq
 	err     string // logged by the worker (why a 4xx/5xx was sent)
+	toTag   string // To tag of the reply (initial SUBSCRIBE), else the stack chooses
 }
 
 // Reason phrases as stock sends them (reference §5.1), so operators' log parsers keep working.
@@ -22,8 +23,8 @@ func reply(code int, reason, why string) *answer {
 	return &answer{code: code, reason: reason, err: why}
 }
 
-func badRequest(why string) *answer      { return reply(400, "Bad request", why) }
-func serverError(why string) *answer     { return reply(500, "Server Internal Error", why) }
+func badRequest(why string) *answer        { return reply(400, "Bad request", why) }
+func serverError(why string) *answer       { return reply(500, "Server Internal Error", why) }
 func conditionalFailed(why string) *answer { return reply(412, "Conditional request failed", why) }
 
 // badEvent answers 489 with Allow-Events listing every registered package (RFC 6665 §8.2.2).
@@ -48,6 +49,9 @@ func (a *answer) encode(id uint32) []byte {
 	}
 	if a.err != "" {
 		b.AddStr(wire.Error, a.err)
+	}
+	if a.toTag != "" {
+		b.AddStr(wire.ToTagOut, a.toTag)
 	}
 	for i := range a.notifs {
 		a.notifs[i].encode(b)

@@ -8,6 +8,18 @@ import (
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
+// malformed reports what Kamailio could not parse or found more than once where RFC 3261
+// allows one header (Expires, Event, SIP-If-Match, Call-ID, CSeq, From, To, Content-*): 400.
+func malformed(f *wire.Frame, what string) *answer {
+	if h := f.Str(wire.BadHeader); h != "" {
+		return badRequest(what + ": unparsable " + h + " header")
+	}
+	if h := f.Str(wire.Duplicate); h != "" {
+		return badRequest(what + ": more than one " + h + " header")
+	}
+	return nil
+}
+
 // eventOf finds the event package of a request (RFC 6665 §8.2.1/§7.2): no Event header → 489
 // as stock does, unparsable → 400, unknown package → 489 with Allow-Events.
 func eventOf(f *wire.Frame) (events.Package, sip.Event, *answer) {

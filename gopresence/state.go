@@ -61,9 +61,9 @@ func (s *subscription) dialog() db.DialogKey {
 // from reading state to the commit of the change, so per presentity, requests are applied in
 // arrival order and watchers never see an older state after a newer one.
 type shard struct {
-	mu    sync.Mutex
-	pres  map[presentityKey]*presentity
-	subs  map[presentityKey]map[db.DialogKey]*subscription
+	mu   sync.Mutex
+	pres map[presentityKey]*presentity
+	subs map[presentityKey]map[db.DialogKey]*subscription
 }
 
 type shards struct {

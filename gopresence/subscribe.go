@@ -10,8 +10,8 @@ import (
 
 // handleSubscribe implements the notifier side of RFC 6665 §4.2.1 for one SUBSCRIBE.
 func (e *Engine) handleSubscribe(f *wire.Frame) *answer {
-	if h := f.Str(wire.BadHeader); h != "" {
-		return badRequest("subscribe: unparsable " + h + " header")
+	if a := malformed(f, "subscribe"); a != nil {
+		return a
 	}
 	pkg, ev, a := eventOf(f)
 	if a != nil {
@@ -71,10 +71,7 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 			return badRequest("subscribe: bad watcher URI parameter " + strconv.Quote(p))
 		}
 	}
-	toTag := f.Str(wire.ReplyToTag)
-	if toTag == "" {
-		return serverError("subscribe: the module gave no To tag for the reply")
-	}
+	toTag := e.dialogTag(f.Str(wire.CallID), f.Str(wire.FromTag), cseq)
 	s := &subscription{
 		Watcher: db.Watcher{
 			PresentityURI: ruri.AOR(), WatcherUsername: watcher.User, WatcherDomain: watcher.Host,
@@ -99,10 +96,13 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 		e.addSub(sh, s)
 	}
 	a := e.subscribeOK(expires, s)
+	a.toTag = toTag
 	st := notifyState{status: StatusActive, expires: int64(expires)}
 	if expires == 0 {
 		// A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, terminating the subscription.
 		st = notifyState{status: StatusTerminated, reason: "timeout"}
+	} else if e.cfg.SendFastNotify == 0 {
+		return a // send_fast_notify=0: the first NOTIFY waits for a state change
 	}
 	a.notifs = []notifyReq{e.buildNotify(s, st, e.currentBody(sh, s.key))}
 	return a
@@ -148,7 +148,9 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	}
 	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact
 	a := e.subscribeOK(expires, s)
-	a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusActive, expires: int64(expires)}, body)}
+	if e.cfg.SendFastNotify != 0 {
+		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusActive, expires: int64(expires)}, body)}
+	}
 	return a
 }
 

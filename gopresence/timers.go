@@ -82,7 +82,9 @@ func (e *Engine) expirePublications() {
 					i++
 					continue
 				}
-				out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
+				if e.cfg.ForceDelete == 0 {
+					out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
+				}
 				pr.pubs = append(pr.pubs[:i], pr.pubs[i+1:]...)
 			}
 			if len(pr.pubs) == 0 {

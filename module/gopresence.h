@@ -11,6 +11,7 @@
 #include "../../core/str.h"
 #include "../../modules/sl/sl.h"
 #include "../../modules/tm/tm_load.h"
+#include "../../modules/tm/h_table.h"
 
 #include "wire.h"
 

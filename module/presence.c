@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../../core/sr_module.h"
@@ -236,26 +237,101 @@ static int find_socket(void)
 	return 0;
 }
 
-/* Parameters that mean nothing in this design are accepted and said so, never silently. */
+/* Parameters that mean nothing in this design are accepted and said so, never silently:
+ * an INFO line at start-up when one is set to other than its default. */
 static void note_mapped_params(void)
 {
-	if(p_subs_db_mode != 2)
-		LM_INFO("subs_db_mode=%d: subscriptions are always held in memory and written"
-				" through to the database by the engine\n", p_subs_db_mode);
-	if(p_publ_cache != 1)
-		LM_INFO("publ_cache=%d: publications are always held in memory by the engine"
-				" and written through to the database\n", p_publ_cache);
-	if(p_fallback2db)
-		LM_INFO("fallback2db=%d: the engine restores all state from the database at"
-				" start; lookups never miss\n", p_fallback2db);
-	if(p_notifier_processes != 1 || p_waitn_time != 5 || p_notifier_poll_rate != 10)
-		LM_INFO("notifier_processes/waitn_time/notifier_poll_rate: NOTIFYs are sent"
-				" right away by the worker or the engine process\n");
-	if(p_timer_mode != 1)
-		LM_INFO("timer_mode=%d: timers run inside the engine process\n", p_timer_mode);
-	if(p_enable_dmq)
-		LM_INFO("enable_dmq=%d: DMQ replication is not supported; share the database"
-				" between nodes instead\n", p_enable_dmq);
+	/* clang-format off */
+	static const struct {
+		const char *name;
+		int *value;
+		int dflt;
+		const char *what;
+	} mapped[] = {
+		{"subs_db_mode", &p_subs_db_mode, 2, "subscriptions are held in memory by the engine and written through to the database"},
+		{"publ_cache", &p_publ_cache, 1, "publications are held in memory by the engine and written through to the database"},
+		{"fallback2db", &p_fallback2db, 0, "the engine restores all state from the database at start, so lookups never miss"},
+		{"notifier_processes", &p_notifier_processes, 1, "NOTIFYs are sent at once by the worker or the engine process"},
+		{"waitn_time", &p_waitn_time, 5, "NOTIFYs are sent at once by the worker or the engine process"},
+		{"notifier_poll_rate", &p_notifier_poll_rate, 10, "NOTIFYs are sent at once by the worker or the engine process"},
+		{"timer_mode", &p_timer_mode, 1, "timers run inside the engine process"},
+		{"startup_mode", &p_startup_mode, 1, "expired rows are never restored (startup_mode=1 behaviour)"},
+		{"fetch_rows", &p_fetch_rows, 500, "the engine reads whole tables at start and needs no chunking"},
+		{"db_table_lock_type", &p_db_table_lock_type, 1, "SQLite write transactions are always IMMEDIATE"},
+		{"subs_remove_match", &p_subs_remove_match, 0, "a subscription is always matched by Call-ID, To tag and From tag"},
+		{"retrieve_order", &p_retrieve_order, 0, "publications are always aggregated oldest to newest by received time"},
+		{"enable_dmq", &p_enable_dmq, 0, "DMQ replication is not supported: share the database between nodes"},
+		{"pres_subs_mode", &p_pres_subs_mode, 1, "$subs is not exported by this module"},
+		{"delete_same_subs", &p_delete_same_subs, 0, "a subscription is identified by its whole dialog"},
+		{"enable_sphere_check", &p_enable_sphere_check, 0, "pres-rules spheres are not evaluated yet"},
+	};
+	/* clang-format on */
+	unsigned int i;
+
+	for(i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++)
+		if(*mapped[i].value != mapped[i].dflt)
+			LM_INFO("modparam \"%s\"=%d accepted: %s\n", mapped[i].name, *mapped[i].value,
+					mapped[i].what);
+	if(p_xavp_cfg.s && p_xavp_cfg.len)
+		LM_INFO("modparam \"xavp_cfg\" accepted: xavp priority/delete_subscription are not"
+				" read by this module\n");
+	if(p_local_log_facility)
+		LM_INFO("modparam \"local_log_facility\" accepted: the NOTIFY log line uses the"
+				" core log facility\n");
+	if(p_retrieve_order_by.len && strncmp(p_retrieve_order_by.s, "priority", 8))
+		LM_INFO("modparam \"retrieve_order_by\" accepted: publications are ordered by"
+				" received time\n");
+}
+
+/* out-of-range values stop start-up, naming the parameter and the value */
+static int check_params(void)
+{
+	/* clang-format off */
+	static const struct {
+		const char *name;
+		int *value;
+		int min, max;
+	} ranges[] = {
+		{"expires_offset", &p_expires_offset, 0, 86400},
+		{"max_expires", &p_max_expires, 0, 0x7fffffff},
+		{"min_expires", &p_min_expires, 0, 0x7fffffff},
+		{"min_expires_action", &p_min_expires_action, 1, 2},
+		{"subs_htable_size", &p_subs_htable_size, 1, 20},
+		{"pres_htable_size", &p_pres_htable_size, 1, 20},
+		{"timeout_rm_subs", &p_timeout_rm_subs, 0, 1},
+		{"send_fast_notify", &p_send_fast_notify, 0, 1},
+		{"subs_respond_200", &p_subs_respond_200, 0, 1},
+		{"force_delete", &p_force_delete, 0, 1},
+		{"sip_uri_match", &p_sip_uri_match, 0, 1},
+		{"cseq_offset", &p_cseq_offset, 0, 1000000},
+		{"local_log_level", &gp_local_log_level, L_ALERT, L_DBG},
+		{"engine_timeout", &gp_engine_timeout_ms, 1, 600000},
+	};
+	/* clang-format on */
+	unsigned int i;
+
+	for(i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if(*ranges[i].value < ranges[i].min || *ranges[i].value > ranges[i].max) {
+			LM_ERR("modparam \"%s\": %d is out of range [%d, %d]\n", ranges[i].name,
+					*ranges[i].value, ranges[i].min, ranges[i].max);
+			return -1;
+		}
+	if(p_to_tag_pref.len > 32
+			|| strspn(p_to_tag_pref.s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+										"0123456789-.!%*_+`'~")
+					   < (size_t)p_to_tag_pref.len) {
+		LM_ERR("modparam \"to_tag_pref\": \"%.*s\" is not a token of at most 32 characters\n",
+				p_to_tag_pref.len, p_to_tag_pref.s);
+		return -1;
+	}
+	if(p_server_address.s && p_server_address.len
+			&& strncasecmp(p_server_address.s, "sip:", 4)
+			&& strncasecmp(p_server_address.s, "sips:", 5)) {
+		LM_ERR("modparam \"server_address\": \"%.*s\" is not a SIP URI\n",
+				p_server_address.len, p_server_address.s);
+		return -1;
+	}
+	return 0;
 }
 
 static int mod_init(void)
@@ -266,19 +342,8 @@ static int mod_init(void)
 				"handle_subscribe)\n");
 		return 0;
 	}
-	if(p_min_expires_action != 1 && p_min_expires_action != 2) {
-		LM_ERR("modparam \"min_expires_action\": %d is not 1 (reply 423) or 2 (raise)\n",
-				p_min_expires_action);
+	if(check_params() < 0)
 		return -1;
-	}
-	if(p_max_expires < 0 || p_min_expires < 0) {
-		LM_ERR("modparam \"max_expires\"/\"min_expires\" must not be negative\n");
-		return -1;
-	}
-	if(gp_engine_timeout_ms <= 0) {
-		LM_ERR("modparam \"engine_timeout\": %d ms is not positive\n", gp_engine_timeout_ms);
-		return -1;
-	}
 	if(sl_load_api(&gp_slb) != 0) {
 		LM_ERR("cannot bind to the sl module (load sl.so before presence.so)\n");
 		return -1;
@@ -308,6 +373,9 @@ static int mod_init(void)
 			|| cfg_add_int("subs_respond_200", p_subs_respond_200) < 0
 			|| cfg_add_int("send_fast_notify", p_send_fast_notify) < 0
 			|| cfg_add_int("cseq_offset", p_cseq_offset) < 0
+			|| cfg_add_str("to_tag_pref", &p_to_tag_pref) < 0
+			|| cfg_add_int("force_delete", p_force_delete) < 0
+			|| cfg_add_int("sip_uri_match", p_sip_uri_match) < 0
 			|| cfg_add("socket_path", gp_socket_path, -1) < 0)
 		return -1;
 

@@ -103,6 +103,30 @@ static void add_sockets(wire_buf_t *b, struct sip_msg *msg)
 	wire_add_str(b, WF_SOURCE, src);
 }
 
+/* names the first single-valued header that occurs more than once (RFC 3261 §7.3.1) */
+static void add_duplicates(wire_buf_t *b, struct sip_msg *msg)
+{
+	static const struct {
+		enum _hdr_types_t type;
+		const char *name;
+	} single[] = {{HDR_EXPIRES_T, "Expires"}, {HDR_EVENT_T, "Event"},
+			{HDR_SIPIFMATCH_T, "SIP-If-Match"}, {HDR_CALLID_T, "Call-ID"},
+			{HDR_CSEQ_T, "CSeq"}, {HDR_FROM_T, "From"}, {HDR_TO_T, "To"},
+			{HDR_CONTENTTYPE_T, "Content-Type"},
+			{HDR_CONTENTLENGTH_T, "Content-Length"}};
+	struct hdr_field *h;
+	unsigned int i, n;
+
+	for(i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		n = 0;
+		for(h = msg->headers; h; h = h->next)
+			if(h->type == single[i].type && ++n > 1) {
+				wire_add_str(b, WF_DUPLICATE, single[i].name);
+				return;
+			}
+	}
+}
+
 /* builds the request frame; 0 ok, -1 out of memory */
 static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *b)
 {
@@ -156,19 +180,49 @@ static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *
 	add_sockets(b, msg);
 	if(param)
 		add_str(b, WF_SCRIPT_PARAM, param);
-	if(type == WT_SUBSCRIBE && (msg->to == NULL || get_to(msg)->tag_value.len == 0)) {
-		str tag = STR_NULL;
-		if(gp_slb.get_reply_totag(msg, &tag) < 0 || tag.len == 0)
-			LM_ERR("cannot get the To tag of the reply\n");
-		else
-			add_str(b, WF_REPLY_TO_TAG, &tag);
-	}
+	add_duplicates(b, msg);
 	return wire_finish(b);
 }
 
-static int send_reply(struct sip_msg *msg, int code, char *reason, int rlen, wire_field_t *hdrs)
+/* A reply with the To tag the engine chose (initial SUBSCRIBE): through the transaction if
+ * the script created one (t_newtran), else statelessly. */
+static int send_reply_tag(struct sip_msg *msg, int code, str *r, wire_field_t *hdrs, str *tag)
+{
+	struct cell *t = gp_tmb.t_gett();
+	str h = {hdrs ? (char *)hdrs->v : NULL, hdrs ? (int)hdrs->len : 0};
+
+	if(t != NULL && t != T_UNDEFINED) {
+		struct cell *ref;
+		/* t_reply_with_body releases a reference: take one for it */
+		if(gp_tmb.t_lookup_ident(&ref, t->hash_index, t->label) < 0) {
+			LM_ERR("cannot reference the current transaction\n");
+			return -1;
+		}
+		if(gp_tmb.t_reply_with_body(ref, code, r, NULL, &h, tag) < 0) {
+			LM_ERR("cannot send the %d reply statefully\n", code);
+			return -1;
+		}
+		return 0;
+	}
+	if(h.len > 0 && add_lump_rpl(msg, h.s, h.len, LUMP_RPL_HDR) == 0) {
+		LM_ERR("cannot add reply headers\n");
+		return -1;
+	}
+	if(gp_slb.dreply(msg, code, r, tag) < 0) {
+		LM_ERR("cannot send the %d reply\n", code);
+		return -1;
+	}
+	return 0;
+}
+
+static int send_reply(struct sip_msg *msg, int code, char *reason, int rlen, wire_field_t *hdrs,
+		wire_field_t *tag)
 {
 	str r = {reason, rlen};
+	if(tag && tag->len > 0) {
+		str tg = {(char *)tag->v, (int)tag->len};
+		return send_reply_tag(msg, code, &r, hdrs, &tg);
+	}
 	if(hdrs && hdrs->len > 0
 			&& add_lump_rpl(msg, (char *)hdrs->v, hdrs->len, LUMP_RPL_HDR) == 0) {
 		LM_ERR("cannot add reply headers\n");
@@ -184,7 +238,7 @@ static int send_reply(struct sip_msg *msg, int code, char *reason, int rlen, wir
 static int reply_error(struct sip_msg *msg)
 {
 	static char reason[] = "Server Internal Error";
-	send_reply(msg, 500, reason, sizeof(reason) - 1, NULL);
+	send_reply(msg, 500, reason, sizeof(reason) - 1, NULL, NULL);
 	return -1;
 }
 
@@ -194,8 +248,8 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 	unsigned char *ans = NULL;
 	size_t ans_len = 0;
 	wire_frame_t f;
-	wire_field_t code_f, reason_f, hdrs_f, err_f;
-	int code = 0, has_hdrs, ret;
+	wire_field_t code_f, reason_f, hdrs_f, err_f, tag_f;
+	int code = 0, has_hdrs, has_tag, ret;
 	struct timespec t0, t1;
 	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
 
@@ -229,7 +283,9 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 			LM_NOTICE("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
 	}
 	has_hdrs = wire_get(&f, WF_HEADERS, &hdrs_f);
-	if(send_reply(msg, code, (char *)reason_f.v, reason_f.len, has_hdrs ? &hdrs_f : NULL)
+	has_tag = wire_get(&f, WF_TO_TAG_OUT, &tag_f);
+	if(send_reply(msg, code, (char *)reason_f.v, reason_f.len, has_hdrs ? &hdrs_f : NULL,
+			   has_tag ? &tag_f : NULL)
 			< 0) {
 		free(ans);
 		return -1;

@@ -4,12 +4,12 @@ import "testing"
 
 func TestParseURI(t *testing.T) {
 	good := map[string]URI{
-		"sip:alice@Example.COM":                  {Scheme: "sip", User: "alice", Host: "example.com"},
+		"sip:alice@Example.COM":                 {Scheme: "sip", User: "alice", Host: "example.com"},
 		"<sip:bob@10.0.0.1:5070;transport=tcp>": {Scheme: "sip", User: "bob", Host: "10.0.0.1", Port: "5070"},
-		`"Bob" <sips:bob:pw@h.org>;tag=1`:        {Scheme: "sips", User: "bob", Host: "h.org"},
-		"sip:example.com":                        {Scheme: "sip", Host: "example.com"},
-		"sip:u@[::1]:5060":                       {Scheme: "sip", User: "u", Host: "[::1]", Port: "5060"},
-		"tel:+1234;phone-context=x":              {Scheme: "tel", User: "+1234"},
+		`"Bob" <sips:bob:pw@h.org>;tag=1`:       {Scheme: "sips", User: "bob", Host: "h.org"},
+		"sip:example.com":                       {Scheme: "sip", Host: "example.com"},
+		"sip:u@[::1]:5060":                      {Scheme: "sip", User: "u", Host: "[::1]", Port: "5060"},
+		"tel:+1234;phone-context=x":             {Scheme: "tel", User: "+1234"},
 	}
 	for in, want := range good {
 		got, err := ParseURI(in)

@@ -50,7 +50,7 @@ const (
 	Source        Tag = 16
 	UserAgent     Tag = 17
 	ScriptParam   Tag = 18
-	ReplyToTag    Tag = 19
+	Duplicate     Tag = 19
 	Advertised    Tag = 20
 	BadHeader     Tag = 21
 	ContentLength Tag = 22
@@ -59,10 +59,11 @@ const (
 
 // Answer fields.
 const (
-	Code    Tag = 40
-	Reason  Tag = 41
-	Headers Tag = 42
-	Error   Tag = 43
+	Code     Tag = 40
+	Reason   Tag = 41
+	Headers  Tag = 42
+	Error    Tag = 43
+	ToTagOut Tag = 44
 )
 
 // NOTIFY fields.

@@ -81,9 +81,9 @@ func TestDecodeFields(t *testing.T) {
 func TestDecodeRejects(t *testing.T) {
 	good := goldenFrames()["publish.bin"]
 	cases := map[string][]byte{
-		"short":    good[:5],
+		"short":     good[:5],
 		"truncated": good[:len(good)-1],
-		"version":  append([]byte{good[0], good[1], good[2], good[3], 9}, good[5:]...),
+		"version":   append([]byte{good[0], good[1], good[2], good[3], 9}, good[5:]...),
 		"overrun": func() []byte {
 			b := append([]byte(nil), good...)
 			b[headerLen+1] = 0xff // first field's length
