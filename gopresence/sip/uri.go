@@ -44,6 +44,11 @@ func ParseURI(s string) (URI, error) {
 		}
 		s = s[i+1 : i+j]
 	}
+	for i := 0; i < len(s); i++ { // a URI is echoed in headers: no controls, no spaces
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return URI{}, errURI
+		}
+	}
 	colon := strings.IndexByte(s, ':')
 	if colon <= 0 {
 		return URI{}, errURI

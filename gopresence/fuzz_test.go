@@ -1,0 +1,87 @@
+package gopresence
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// FuzzHandle feeds request frames built from arbitrary header values to one engine: it must
+// never panic, always answer a decodable frame with a valid code, and never emit a header line
+// that a value could have split (CRLF injection into replies or NOTIFYs).
+func FuzzHandle(f *testing.F) {
+	f.Add(true, "sip:alice@ex.com", "presence", "60", "", pidf1, "sip:bob@h", "c1", "", "1")
+	f.Add(false, "sip:alice@ex.com", "presence;id=3", "0", "", "", "sip:bob@h:5070;transport=tcp", "c2", "", "2")
+	f.Add(false, "sip:alice@ex.com", "presence", "3600", "", "", "<sip:x@y>", "c1", "10abc", "9")
+	f.Add(true, "sip:alice@ex.com", "presence", "0", "a.1.2.3.4", "", "", "c3", "", "3")
+	dir := f.TempDir()
+	cfg, err := ParseConfig("db_url=sqlite://" + filepath.Join(dir, "fuzz.db") + "\nclean_period=0\ndb_update_period=0\n")
+	if err != nil {
+		f.Fatal(err)
+	}
+	e, err := New(cfg, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(e.Close)
+	f.Fuzz(func(t *testing.T, isPublish bool, ruri, event, expires, ifMatch, body, contact, callID, toTag, cseq string) {
+		typ := wire.TSubscribe
+		if isPublish {
+			typ = wire.TPublish
+		}
+		b := wire.NewBuilder(typ, 42).AddStr(wire.RURI, ruri).AddStr(wire.Event, event).
+			AddStr(wire.Expires, expires).AddStr(wire.Body, body).AddStr(wire.ContentLength, "1").
+			AddStr(wire.Contact, contact).AddStr(wire.ContactCount, "1").AddStr(wire.CallID, callID).
+			AddStr(wire.CSeq, cseq).AddStr(wire.FromURI, "sip:bob@ex.com").AddStr(wire.FromTag, "ft").
+			AddStr(wire.ToURI, ruri).AddStr(wire.Socket, "udp:127.0.0.1:5060").
+			AddStr(wire.Advertised, "udp:127.0.0.1:5060")
+		if ifMatch != "" {
+			b.AddStr(wire.IfMatch, ifMatch)
+		}
+		if toTag != "" {
+			b.AddStr(wire.ToTag, toTag)
+		}
+		in, err := wire.Decode(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := wire.Decode(e.Handle(in))
+		if err != nil {
+			t.Fatalf("answer does not decode: %v", err)
+		}
+		code, err := strconv.Atoi(out.Str(wire.Code))
+		if err != nil || code < 200 || code > 699 || out.ID != 42 {
+			t.Fatalf("bad answer code %q id %d", out.Str(wire.Code), out.ID)
+		}
+		checkHeaderBlock(t, out.Str(wire.Headers))
+		for _, fl := range out.Fields {
+			switch fl.Tag {
+			case wire.NHeaders:
+				checkHeaderBlock(t, string(fl.Value))
+			case wire.NTarget, wire.NLocalURI, wire.NRemoteURI, wire.NCallID, wire.NLocalTag, wire.NRemoteTag, wire.ToTagOut:
+				if strings.ContainsAny(string(fl.Value), "\r\n") {
+					t.Fatalf("CR/LF in dialog field %d: %q", fl.Tag, fl.Value)
+				}
+			}
+		}
+	})
+}
+
+// checkHeaderBlock: every line is "Name: value" and the block ends with CRLF.
+func checkHeaderBlock(t *testing.T, h string) {
+	if h == "" {
+		return
+	}
+	if !strings.HasSuffix(h, "\r\n") {
+		t.Fatalf("header block without final CRLF: %q", h)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(h, "\r\n"), "\r\n") {
+		name, _, ok := strings.Cut(line, ": ")
+		if !ok || name == "" || strings.ContainsAny(line, "\r\n") || strings.ContainsAny(name, " \t") {
+			t.Fatalf("malformed header line %q", line)
+		}
+	}
+}
