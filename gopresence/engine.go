@@ -22,6 +22,9 @@ type Logger interface {
 	Log(level, msg string)
 }
 
+// cseqRestartMargin is added to every restored subscription's local CSeq (see restore).
+const cseqRestartMargin = 1000
+
 // Engine is the presence server state and its rules. One per Kamailio instance.
 type Engine struct {
 	cfg     Config
@@ -138,6 +141,11 @@ func (e *Engine) restore() error {
 			continue
 		}
 		s := &subscription{Watcher: w, key: presentityKey{uri: w.PresentityURI, event: pkg.Name()}, pkg: pkg}
+		// local_cseq is written back every db_update_period and at a clean stop; after a
+		// crash the NOTIFYs sent since the last write-back had higher CSeqs. Jump past them,
+		// so a watcher never sees a CSeq go back (RFC 3261 §12.2.1.1 only asks for growth).
+		s.LocalCSeq += cseqRestartMargin
+		s.dirty = true
 		e.addSub(e.shards.of(s.key), s)
 	}
 	e.logf("info", "restored %d publications and %d subscriptions", len(pres), len(ws))

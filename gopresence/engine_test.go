@@ -360,3 +360,34 @@ func TestNotifyResultRemoves(t *testing.T) {
 		t.Fatalf("481/408 kept: %+v", e.Stats())
 	}
 }
+
+// A crash loses the write-back of local CSeqs: after restore the CSeq must still be above
+// everything sent before.
+func TestCSeqGrowsAfterCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	e1, _ := newTestEngine(t, path, "")
+	etag := do(t, e1, wire.TPublish, publish("", "600", pidf1)).headers["SIP-ETag"]
+	tt := do(t, e1, wire.TSubscribe, subscribe("c1", "", "600", 1)).toTag
+	e1.writeBack() // CSeq 1 on disk
+	var last int
+	for i := 0; i < 5; i++ {
+		r := do(t, e1, wire.TPublish, publish(etag, "600", pidf2))
+		etag = r.headers["SIP-ETag"]
+		last, _ = strconv.Atoi(r.notifs[0][wire.NCSeq])
+	}
+	// "crash": a second engine on the same file without e1.Close()
+	e2, _ := newTestEngine(t, path, "")
+	r := do(t, e2, wire.TSubscribe, subscribe("c1", tt, "600", 2))
+	if c, _ := strconv.Atoi(r.notifs[0][wire.NCSeq]); c <= last {
+		t.Fatalf("CSeq %d after crash, last sent %d", c, last)
+	}
+}
+
+func TestRetransmittedInitialSubscribeNamesSameDialog(t *testing.T) {
+	e, _ := newTestEngine(t, "", "to_tag_pref=pres")
+	a := do(t, e, wire.TSubscribe, subscribe("r1", "", "60", 1))
+	b := do(t, e, wire.TSubscribe, subscribe("r1", "", "60", 1))
+	if a.toTag != b.toTag || !strings.HasPrefix(a.toTag, "pres") || e.Stats().Subscriptions != 1 {
+		t.Fatalf("tags %q %q, %d subscriptions", a.toTag, b.toTag, e.Stats().Subscriptions)
+	}
+}
