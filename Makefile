@@ -45,7 +45,7 @@ run: build
 	@mkdir -p $(RUNDIR)
 	kamailio -f kamailio-cfg/kamailio.cfg -DD -E -L $(MODDIR):$(STOCKMOD) \
 		-Y $(RUNDIR) -w $(RUNDIR) -P $(RUNDIR)/kamailio.pid \
-		-A 'DBURL="sqlite://$(RUNDIR)/presence.db"'
+		-A 'DBURL="sqlite://$(RUNDIR)/presence.db"' -A 'CTLSOCK="unix:$(RUNDIR)/kamailio_ctl"'
 
 test: build test-go test-c test-integration
 

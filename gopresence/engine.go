@@ -166,6 +166,8 @@ func (e *Engine) Handle(f *wire.Frame) (out []byte) {
 		return e.handlePublish(f).encode(f.ID)
 	case wire.TSubscribe:
 		return e.handleSubscribe(f).encode(f.ID)
+	case wire.TRPC:
+		return e.handleRPC(f).encode(f.ID)
 	case wire.TNotifyResult:
 		e.handleNotifyResult(f)
 		return nil

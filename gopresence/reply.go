@@ -16,6 +16,7 @@ type answer struct {
 	notifs  []notifyReq
 	err     string // logged by the worker (why a 4xx/5xx was sent)
 	toTag   string // To tag of the reply (initial SUBSCRIBE), else the stack chooses
+	rows    [][]rpcField
 }
 
 // Reason phrases as stock sends them (reference §5.1), so operators' log parsers keep working.
@@ -52,6 +53,16 @@ func (a *answer) encode(id uint32) []byte {
 	}
 	if a.toTag != "" {
 		b.AddStr(wire.ToTagOut, a.toTag)
+	}
+	for _, row := range a.rows {
+		b.Add(wire.RPCRow, nil)
+		for _, fl := range row {
+			tag := wire.RPCStr
+			if fl.isInt {
+				tag = wire.RPCInt
+			}
+			b.AddStr(tag, fl.name+"="+fl.value)
+		}
 	}
 	for i := range a.notifs {
 		a.notifs[i].encode(b)

@@ -41,6 +41,9 @@ int engine_send(wire_buf_t *req);
 /* request.c: one SIP request through the engine */
 int engine_handle_request(struct sip_msg *msg, int type, str *script_param);
 
+/* rpc.c: kamcmd presence.* */
+int presence_rpc_init(void);
+
 /* notify.c: NOTIFYs from wire fields */
 typedef struct notify_fields {
 	str callid, local_tag, remote_tag, local_uri, remote_uri, target;

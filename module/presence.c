@@ -379,6 +379,9 @@ static int mod_init(void)
 			|| cfg_add("socket_path", gp_socket_path, -1) < 0)
 		return -1;
 
+	if(presence_rpc_init() < 0)
+		return -1;
+
 	/* db_url, tables and versions are checked by Go in a child that exits at once */
 	if(engine_validate() < 0)
 		return -1;

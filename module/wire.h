@@ -17,6 +17,7 @@ enum wire_type {
 	WT_PUBLISH = 1,
 	WT_SUBSCRIBE = 2,
 	WT_NOTIFY_RESULT = 3,
+	WT_RPC = 4,
 	WT_ANSWER = 10,
 	WT_LOG = 20,
 	WT_ENGINE_NOTIFY = 21,
@@ -39,6 +40,8 @@ enum wire_tag {
 	WF_N_HEADERS = 60, WF_N_BODY = 61, WF_N_EVENT = 62,
 	WF_REPLY_CODE = 70,
 	WF_LEVEL = 80, WF_MESSAGE = 81,
+	/* rpc */
+	WF_RPC_COMMAND = 90, WF_RPC_ARG = 91, WF_RPC_ROW = 92, WF_RPC_STR = 93, WF_RPC_INT = 94,
 };
 
 /* A growable encode buffer (malloc'd; the caller frees buf). */

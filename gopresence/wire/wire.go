@@ -22,6 +22,7 @@ const (
 	TPublish      Type = 1
 	TSubscribe    Type = 2
 	TNotifyResult Type = 3
+	TRPC          Type = 4
 	TAnswer       Type = 10
 	TLog          Type = 20
 	TEngineNotify Type = 21
@@ -82,6 +83,11 @@ const (
 	NBody       Tag = 61
 	NEvent      Tag = 62
 	ReplyCode   Tag = 70
+	RPCCommand  Tag = 90
+	RPCArg      Tag = 91
+	RPCRow      Tag = 92
+	RPCStr      Tag = 93
+	RPCInt      Tag = 94
 	Level       Tag = 80
 	Message     Tag = 81
 )

@@ -1,0 +1,117 @@
+package gopresence
+
+import (
+	"strconv"
+
+	"github.com/gopresence/gopresence/gopresence/events"
+	"github.com/gopresence/gopresence/gopresence/sip"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// rpcField is one name=value of an RPC result row.
+type rpcField struct {
+	name, value string
+	isInt       bool
+}
+
+// handleRPC serves `kamcmd presence.*` (stock presence.c:1939-1948 and its fault texts).
+func (e *Engine) handleRPC(f *wire.Frame) *answer {
+	var args []string
+	for _, fl := range f.Fields {
+		if fl.Tag == wire.RPCArg {
+			args = append(args, string(fl.Value))
+		}
+	}
+	switch cmd := f.Str(wire.RPCCommand); cmd {
+	case "cleanup":
+		e.expirePublications()
+		e.expireSubscriptions()
+		e.writeBack()
+		return reply(200, "Reload OK", "")
+	case "refreshWatchers":
+		return e.rpcRefreshWatchers(args)
+	case "updateWatchers":
+		if len(args) < 2 {
+			return reply(500, "Not enough parameters", "")
+		}
+		if _, a := rpcTarget(args[0], args[1]); a != nil {
+			return a
+		}
+		// Watcher authorization is re-evaluated from pres-rules; without them every watcher
+		// is active and nothing changes.
+		return reply(200, "OK", "")
+	case "presentity_list":
+		return e.rpcPresentityList(len(args) > 0 && args[0] == "full")
+	default:
+		return reply(500, "unknown command presence."+cmd, "")
+	}
+}
+
+func rpcTarget(uri, event string) (presentityKey, *answer) {
+	if uri == "" {
+		return presentityKey{}, reply(500, "Empty presentity URI", "")
+	}
+	if event == "" {
+		return presentityKey{}, reply(500, "Empty event parameter", "")
+	}
+	u, err := sip.ParseURI(uri)
+	if err != nil {
+		return presentityKey{}, reply(500, "Bad presentity URI", "")
+	}
+	pkg := events.Lookup(event, nil)
+	if pkg == nil {
+		return presentityKey{}, reply(500, "Unknown event "+event, "")
+	}
+	return presentityKey{uri: u.AOR(), event: pkg.Name()}, nil
+}
+
+// rpcRefreshWatchers: type 0 re-evaluates authorization, type 1 sends every active watcher a
+// NOTIFY with the current state, type 2 (pidf-manipulation hard state) is not supported.
+func (e *Engine) rpcRefreshWatchers(args []string) *answer {
+	if len(args) < 3 {
+		return reply(500, "Not enough parameters", "")
+	}
+	key, a := rpcTarget(args[0], args[1])
+	if a != nil {
+		return a
+	}
+	switch args[2] {
+	case "0":
+		return reply(200, "OK", "")
+	case "1":
+		sh := e.shards.of(key)
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		pr := sh.pres[key]
+		if pr == nil {
+			pr = &presentity{}
+		}
+		a := reply(200, "OK", "")
+		a.notifs = e.notifyWatchers(sh, key, pr, "", "", e.now().Unix())
+		return a
+	default:
+		return reply(500, "Execution failed", "refreshWatchers type "+args[2]+" not supported")
+	}
+}
+
+func (e *Engine) rpcPresentityList(full bool) *answer {
+	a := reply(200, "OK", "")
+	for _, sh := range e.shards.s {
+		sh.mu.Lock()
+		for _, pr := range sh.pres {
+			for _, p := range pr.pubs {
+				row := []rpcField{{"user", p.Username, false}, {"domain", p.Domain, false},
+					{"event", p.Event, false}, {"etag", p.ETag, false}, {"sender", p.Sender, false},
+					{"expires", strconv.FormatInt(p.Expires, 10), true}}
+				if full {
+					row = append(row, rpcField{"received_time", strconv.FormatInt(p.ReceivedTime, 10), true},
+						rpcField{"priority", strconv.FormatInt(p.Priority, 10), true},
+						rpcField{"ruid", p.RUID, false}, rpcField{"body", string(p.Body), false})
+				}
+				a.rows = append(a.rows, row)
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return a
+}

@@ -1,0 +1,61 @@
+package gopresence
+
+import (
+	"testing"
+
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+func rpc(t *testing.T, e *Engine, cmd string, args ...string) *wire.Frame {
+	t.Helper()
+	b := wire.NewBuilder(wire.TRPC, 3).AddStr(wire.RPCCommand, cmd)
+	for _, a := range args {
+		b.AddStr(wire.RPCArg, a)
+	}
+	in, _ := wire.Decode(b.Bytes())
+	out, err := wire.Decode(e.Handle(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRPC(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	do(t, e, wire.TPublish, publish("", "60", pidf1))
+	do(t, e, wire.TSubscribe, subscribe("c1", "", "60", 1))
+
+	out := rpc(t, e, "presentity_list", "full")
+	rows, ints := 0, 0
+	for _, f := range out.Fields {
+		switch f.Tag {
+		case wire.RPCRow:
+			rows++
+		case wire.RPCInt:
+			ints++
+		}
+	}
+	if out.Str(wire.Code) != "200" || rows != 1 || ints != 3 {
+		t.Fatalf("presentity_list: code %s rows %d ints %d", out.Str(wire.Code), rows, ints)
+	}
+	out = rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "1")
+	if out.Str(wire.Code) != "200" || !out.Has(wire.NotifyBegin) {
+		t.Fatalf("refreshWatchers 1: %s, notify %v", out.Str(wire.Code), out.Has(wire.NotifyBegin))
+	}
+	for args, want := range map[[3]string]string{
+		{"", "presence", "1"}:                 "Empty presentity URI",
+		{"sip:alice@ex.com", "", "1"}:         "Empty event parameter",
+		{"sip:alice@ex.com", "presence", "2"}: "Execution failed",
+		{"sip:alice@ex.com", "nosuchev", "1"}: "Unknown event nosuchev",
+	} {
+		if out := rpc(t, e, "refreshWatchers", args[:]...); out.Str(wire.Reason) != want {
+			t.Errorf("%v: %q, want %q", args, out.Str(wire.Reason), want)
+		}
+	}
+	if out := rpc(t, e, "refreshWatchers", "sip:alice@ex.com"); out.Str(wire.Reason) != "Not enough parameters" {
+		t.Errorf("short: %q", out.Str(wire.Reason))
+	}
+	if out := rpc(t, e, "cleanup"); out.Str(wire.Reason) != "Reload OK" {
+		t.Errorf("cleanup: %q", out.Str(wire.Reason))
+	}
+}

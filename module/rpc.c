@@ -1,0 +1,150 @@
+/*
+ * kamcmd presence.* — the 5.6.3 commands. The ctl process asks the engine over the same
+ * socket as the workers; the engine does the work and may hand back NOTIFYs to send.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/dprint.h"
+#include "../../core/rpc.h"
+#include "../../core/rpc_lookup.h"
+#include "../../core/ut.h"
+
+#include "gopresence.h"
+
+/* sends one RPC to the engine and turns its answer into the RPC reply */
+static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int nargs,
+		int as_array)
+{
+	wire_buf_t req = {0};
+	unsigned char *ans = NULL;
+	size_t ans_len = 0, off = 0;
+	wire_frame_t f;
+	wire_field_t fl, code_f, reason_f;
+	int code = 0, i, r;
+	void *row = NULL;
+
+	if(gp_library_mode) {
+		rpc->fault(ctx, 500, "presence runs in library mode");
+		return;
+	}
+	wire_begin(&req, WT_RPC, engine_next_id());
+	wire_add_str(&req, WF_RPC_COMMAND, cmd);
+	for(i = 0; i < nargs; i++)
+		wire_add(&req, WF_RPC_ARG, args[i].s, args[i].len);
+	r = engine_call(&req, &ans, &ans_len);
+	wire_free(&req);
+	if(r < 0) {
+		rpc->fault(ctx, 500, "presence engine unavailable");
+		return;
+	}
+	if(wire_decode(ans, ans_len, &f) < 0 || !wire_get(&f, WF_CODE, &code_f)
+			|| !wire_get(&f, WF_REASON, &reason_f)
+			|| str2sint(&(str){(char *)code_f.v, code_f.len}, &code) < 0) {
+		free(ans);
+		rpc->fault(ctx, 500, "malformed answer from the presence engine");
+		return;
+	}
+	if(code >= 300) {
+		rpc->fault(ctx, code, "%.*s", (int)reason_f.len, reason_f.v);
+		free(ans);
+		return;
+	}
+	while((r = wire_next(&f, &off, &fl)) == 1) {
+		const char *eq;
+		if(fl.tag == WF_RPC_ROW) {
+			if(rpc->add(ctx, "{", &row) < 0)
+				break;
+			continue;
+		}
+		if((fl.tag != WF_RPC_STR && fl.tag != WF_RPC_INT) || row == NULL)
+			continue;
+		eq = memchr(fl.v, '=', fl.len);
+		if(eq == NULL)
+			continue;
+		{
+			char name[64];
+			int nlen = (int)(eq - fl.v);
+			str v = {(char *)eq + 1, (int)(fl.len - nlen - 1)};
+			if(nlen >= (int)sizeof(name))
+				continue;
+			memcpy(name, fl.v, nlen);
+			name[nlen] = 0;
+			if(fl.tag == WF_RPC_INT) {
+				int n = 0;
+				str2sint(&v, &n);
+				rpc->struct_add(row, "d", name, n);
+			} else {
+				rpc->struct_add(row, "S", name, &v);
+			}
+		}
+	}
+	/* stock answers cleanup with "Reload OK" and the others with nothing */
+	if(!as_array && row == NULL && !(reason_f.len == 2 && memcmp(reason_f.v, "OK", 2) == 0)) {
+		str reason = {(char *)reason_f.v, (int)reason_f.len};
+		rpc->add(ctx, "S", &reason);
+	}
+	notify_send_all(&f);
+	free(ans);
+}
+
+static const char *rpc_cleanup_doc[] = {
+		"Remove expired publications and subscriptions now (notifying watchers)", 0};
+static void rpc_cleanup(rpc_t *rpc, void *ctx)
+{
+	rpc_engine(rpc, ctx, "cleanup", NULL, 0, 0);
+}
+
+static const char *rpc_refresh_watchers_doc[] = {
+		"Refresh watchers: uri event type (0 re-authorize, 1 re-NOTIFY)", 0};
+static void rpc_refresh_watchers(rpc_t *rpc, void *ctx)
+{
+	str a[3];
+	int type;
+	if(rpc->scan(ctx, "SSd", &a[0], &a[1], &type) < 3) {
+		rpc->fault(ctx, 500, "Not enough parameters");
+		return;
+	}
+	a[2].s = int2str(type, &a[2].len);
+	rpc_engine(rpc, ctx, "refreshWatchers", a, 3, 0);
+}
+
+static const char *rpc_update_watchers_doc[] = {
+		"Re-evaluate the authorization of a presentity's watchers: uri event", 0};
+static void rpc_update_watchers(rpc_t *rpc, void *ctx)
+{
+	str a[2];
+	if(rpc->scan(ctx, "SS", &a[0], &a[1]) < 2) {
+		rpc->fault(ctx, 500, "Not enough parameters");
+		return;
+	}
+	rpc_engine(rpc, ctx, "updateWatchers", a, 2, 0);
+}
+
+static const char *rpc_presentity_list_doc[] = {
+		"List publications: [full]", 0};
+static void rpc_presentity_list(rpc_t *rpc, void *ctx)
+{
+	str mode = STR_NULL;
+	int n = rpc->scan(ctx, "*S", &mode) == 1 ? 1 : 0;
+	rpc_engine(rpc, ctx, "presentity_list", &mode, n, 1);
+}
+
+/* clang-format off */
+static rpc_export_t presence_rpc[] = {
+	{"presence.cleanup",         rpc_cleanup,          rpc_cleanup_doc,          0},
+	{"presence.refreshWatchers", rpc_refresh_watchers, rpc_refresh_watchers_doc, 0},
+	{"presence.updateWatchers",  rpc_update_watchers,  rpc_update_watchers_doc,  0},
+	{"presence.presentity_list", rpc_presentity_list,  rpc_presentity_list_doc,  RET_ARRAY},
+	{0, 0, 0, 0}
+};
+/* clang-format on */
+
+int presence_rpc_init(void)
+{
+	if(rpc_register_array(presence_rpc) != 0) {
+		LM_ERR("failed to register the presence RPC commands\n");
+		return -1;
+	}
+	return 0;
+}
