@@ -174,6 +174,8 @@ func TestPublishErrors(t *testing.T) {
 		{"not xml", func(m map[wire.Tag]string) { m[wire.Body] = "<presence" }, 415},
 		{"wrong type", func(m map[wire.Tag]string) { m[wire.ContentType] = "text/plain" }, 415},
 		{"bad header", func(m map[wire.Tag]string) { m[wire.BadHeader] = "From" }, 400},
+		{"huge body", func(m map[wire.Tag]string) { m[wire.Body] = strings.Repeat(" ", 2<<20) }, 413},
+		{"long etag", func(m map[wire.Tag]string) { m[wire.IfMatch] = strings.Repeat("a", 200) }, 400},
 	}
 	for _, c := range cases {
 		m := publish("", "60", pidf1)

@@ -8,6 +8,7 @@ import (
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
+	"github.com/gopresence/gopresence/gopresence/xmlsafe"
 )
 
 // pidPriorityBase: stock's priority is seconds since this date (PRES_PRIORITY_TBASE), so a
@@ -46,6 +47,9 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 		if _, err := sip.ParseURI(sender); err != nil {
 			return badRequest("publish: bad sender URI " + strconv.Quote(sender))
 		}
+	}
+	if len(body) > xmlsafe.MaxBytes {
+		return reply(413, "Request Entity Too Large", "publish: body of "+strconv.Itoa(len(body))+" bytes")
 	}
 	if len(body) > 0 {
 		if ct := f.Str(wire.ContentType); ct != "" && !sameMediaType(ct, pkg.ContentType()) {

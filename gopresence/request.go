@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gopresence/gopresence/gopresence/events"
@@ -16,6 +17,27 @@ func malformed(f *wire.Frame, what string) *answer {
 	}
 	if h := f.Str(wire.Duplicate); h != "" {
 		return badRequest(what + ": more than one " + h + " header")
+	}
+	return tooLong(f, what)
+}
+
+// Column sizes of Kamailio's tables: longer values could not be stored (MySQL refuses them,
+// kamctl truncates), so they are refused up front with 400 rather than failing later.
+var maxLen = []struct {
+	tag  wire.Tag
+	name string
+	n    int
+}{
+	{wire.CallID, "Call-ID", 255}, {wire.FromTag, "From tag", 128}, {wire.ToTag, "To tag", 128},
+	{wire.Contact, "Contact", 255}, {wire.IfMatch, "SIP-If-Match", 128},
+	{wire.ScriptParam, "function parameter", 255},
+}
+
+func tooLong(f *wire.Frame, what string) *answer {
+	for _, m := range maxLen {
+		if v, ok := f.Get(m.tag); ok && len(v) > m.n {
+			return badRequest(what + ": " + m.name + " longer than " + strconv.Itoa(m.n) + " bytes")
+		}
 	}
 	return nil
 }
