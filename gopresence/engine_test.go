@@ -56,7 +56,7 @@ func do(t *testing.T, e *Engine, typ wire.Type, fields map[wire.Tag]string) resu
 	b := wire.NewBuilder(typ, 1)
 	for _, tag := range []wire.Tag{wire.RURI, wire.FromURI, wire.FromTag, wire.ToURI, wire.ToTag,
 		wire.CallID, wire.CSeq, wire.Event, wire.Expires, wire.IfMatch, wire.ContentType,
-		wire.Body, wire.Contact, wire.RecordRoute, wire.Socket, wire.Advertised,
+		wire.Body, wire.Contact, wire.RecordRoute, wire.Socket, wire.Advertised, wire.Source,
 		wire.ScriptParam, wire.Duplicate, wire.BadHeader, wire.ContentLength, wire.ContactCount} {
 		if v, ok := fields[tag]; ok {
 			b.AddStr(tag, v)
@@ -391,5 +391,29 @@ func TestRetransmittedInitialSubscribeNamesSameDialog(t *testing.T) {
 	b := do(t, e, wire.TSubscribe, subscribe("r1", "", "60", 1))
 	if a.toTag != b.toTag || !strings.HasPrefix(a.toTag, "pres") || e.Stats().Subscriptions != 1 {
 		t.Fatalf("tags %q %q, %d subscriptions", a.toTag, b.toTag, e.Stats().Subscriptions)
+	}
+}
+
+func TestNotifyReusesStreamConnection(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	m := subscribe("tcp1", "", "60", 1)
+	m[wire.Socket] = "tcp:127.0.0.1:5060"
+	m[wire.Source] = "127.0.0.1:40000"
+	r := do(t, e, wire.TSubscribe, m)
+	if got := r.notifs[0][wire.NDst]; got != "sip:127.0.0.1:40000;transport=tcp" {
+		t.Fatalf("dst %q", got)
+	}
+	if r.headers["Contact"] != "<sip:127.0.0.1:5060;transport=tcp>" {
+		t.Fatalf("contact %q", r.headers["Contact"])
+	}
+	m = subscribe("tcp2", "", "60", 1)
+	m[wire.Socket], m[wire.Source], m[wire.RecordRoute] = "tcp:127.0.0.1:5060", "127.0.0.1:40001", "<sip:p.ex.com;lr>"
+	if r := do(t, e, wire.TSubscribe, m); r.notifs[0][wire.NDst] != "" || r.notifs[0][wire.NRouteSet] != "<sip:p.ex.com;lr>" {
+		t.Fatalf("with Record-Route: %+v", r.notifs[0])
+	}
+	m = subscribe("udp1", "", "60", 1)
+	m[wire.Source] = "127.0.0.1:40002"
+	if r := do(t, e, wire.TSubscribe, m); r.notifs[0][wire.NDst] != "" {
+		t.Fatal("UDP subscription got a connection")
 	}
 }

@@ -18,6 +18,7 @@ type notifyReq struct {
 	body                        []byte
 	hasBody                     bool
 	event                       string
+	dst                         string
 }
 
 func (n *notifyReq) encode(b *wire.Builder) {
@@ -32,6 +33,9 @@ func (n *notifyReq) encode(b *wire.Builder) {
 		AddInt(wire.NCSeq, n.cseq).
 		AddStr(wire.NHeaders, n.headers).
 		AddStr(wire.NEvent, n.event)
+	if n.dst != "" {
+		b.AddStr(wire.NDst, n.dst)
+	}
 	if n.routeSet != "" {
 		b.AddStr(wire.NRouteSet, n.routeSet)
 	}
@@ -83,7 +87,7 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 		callID: s.CallID, localTag: s.ToTag, remoteTag: s.FromTag,
 		localURI: sip.AOR(s.ToUser, s.ToDomain), remoteURI: remoteURI, target: target,
 		routeSet: s.RecordRoute, socket: s.SocketInfo, cseq: s.LocalCSeq,
-		headers: h.String(), body: body, hasBody: body != nil, event: s.Event,
+		headers: h.String(), body: body, hasBody: body != nil, event: s.Event, dst: s.connection,
 	}
 }
 
@@ -101,6 +105,21 @@ func contactWithTransport(contact, socket string) string {
 		return contact + ";transport=ws"
 	}
 	return contact
+}
+
+// streamConnection names the connection a SUBSCRIBE came in on, when NOTIFYs should reuse it:
+// a stream transport and no proxy in between (with Record-Route, the route set leads back).
+func streamConnection(socket, source, recordRoute string) string {
+	proto, _, _ := strings.Cut(socket, ":")
+	proto = strings.ToLower(proto)
+	if recordRoute != "" || source == "" || strings.ContainsAny(source, "\r\n;<> ") {
+		return ""
+	}
+	switch proto {
+	case "tcp", "tls", "ws", "wss":
+		return "sip:" + source + ";transport=" + map[string]string{"tcp": "tcp", "tls": "tls", "ws": "ws", "wss": "ws"}[proto]
+	}
+	return ""
 }
 
 // localContact is the Contact of our SUBSCRIBE replies and NOTIFYs: server_address, or the

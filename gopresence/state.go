@@ -51,6 +51,10 @@ type subscription struct {
 	pkg events.Package
 	// dirty: local_cseq/version changed since last written (db_update_period write-back).
 	dirty bool
+	// connection: "sip:ip:port;transport=tcp" of a subscriber that reached us directly over
+	// a stream transport, so NOTIFYs reuse its connection (it may accept no new ones, e.g.
+	// behind NAT). Memory only: connections do not survive a restart either.
+	connection string
 }
 
 func (s *subscription) dialog() db.DialogKey {

@@ -48,8 +48,9 @@ func (e *Engine) handleSubscribe(f *wire.Frame) *answer {
 	if toTag == "" {
 		return e.initialSubscribe(f, pkg, ev.ID, expires, uint32(cseq), contact, now)
 	}
+	conn := streamConnection(f.Str(wire.Socket), f.Str(wire.Source), "")
 	return e.inDialogSubscribe(db.DialogKey{CallID: callID, ToTag: toTag, FromTag: fromTag},
-		pkg.Name(), expires, int64(cseq), contact, now)
+		pkg.Name(), expires, int64(cseq), contact, conn, now)
 }
 
 func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID string, expires, cseq uint32, contact string, now int64) *answer {
@@ -83,8 +84,9 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 			SocketInfo: f.Str(wire.Socket), LocalContact: e.localContact(f.Str(wire.Advertised)),
 			UserAgent: truncate(f.Str(wire.UserAgent), 255),
 		},
-		key: presentityKey{uri: ruri.AOR(), event: pkg.Name()},
-		pkg: pkg,
+		key:        presentityKey{uri: ruri.AOR(), event: pkg.Name()},
+		pkg:        pkg,
+		connection: streamConnection(f.Str(wire.Socket), f.Str(wire.Source), f.Str(wire.RecordRoute)),
 	}
 	sh := e.shards.of(s.key)
 	sh.mu.Lock()
@@ -108,7 +110,7 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 	return a
 }
 
-func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact string, now int64) *answer {
+func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64) *answer {
 	key, ok := e.dialogs.get(dk)
 	if !ok || key.event != event {
 		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
@@ -147,6 +149,9 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 		return serverError("subscribe: refreshing " + dk.CallID + ": " + err.Error())
 	}
 	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact
+	if s.RecordRoute == "" {
+		s.connection = conn // the refresh may come over a new connection
+	}
 	a := e.subscribeOK(expires, s)
 	if e.cfg.SendFastNotify != 0 {
 		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusActive, expires: int64(expires)}, body)}

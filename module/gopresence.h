@@ -47,7 +47,7 @@ int presence_rpc_init(void);
 /* notify.c: NOTIFYs from wire fields */
 typedef struct notify_fields {
 	str callid, local_tag, remote_tag, local_uri, remote_uri, target;
-	str route_set, socket, cseq, headers, body, event;
+	str route_set, socket, cseq, headers, body, event, dst;
 	int has_body;
 } notify_fields_t;
 int notify_send(notify_fields_t *n);

@@ -92,6 +92,7 @@ int notify_send(notify_fields_t *n)
 	td.rem_uri = n->remote_uri;
 	td.rem_target = n->target;
 	td.state = DLG_CONFIRMED;
+	td.dst_uri = n->dst; /* the subscriber's own connection, when the engine names one */
 	if(n->route_set.len > 0
 			&& parse_rr_body(n->route_set.s, n->route_set.len, &td.route_set) < 0) {
 		LM_ERR("bad route set for NOTIFY in %.*s\n", n->callid.len, n->callid.s);
@@ -167,6 +168,7 @@ int notify_send_all(const wire_frame_t *f)
 			case WF_N_HEADERS: n.headers = v; break;
 			case WF_N_BODY: n.body = v; n.has_body = 1; break;
 			case WF_N_EVENT: n.event = v; break;
+			case WF_N_DST: n.dst = v; break;
 		}
 	}
 	if(r < 0)

@@ -99,7 +99,8 @@ static void add_sockets(wire_buf_t *b, struct sip_msg *msg)
 		else
 			add_str(b, WF_ADVERTISED, &si->sock_str);
 	}
-	snprintf(src, sizeof(src), "%s:%d", ip_addr2a(&msg->rcv.src_ip), msg->rcv.src_port);
+	snprintf(src, sizeof(src), msg->rcv.src_ip.af == AF_INET6 ? "[%s]:%d" : "%s:%d",
+			ip_addr2a(&msg->rcv.src_ip), msg->rcv.src_port);
 	wire_add_str(b, WF_SOURCE, src);
 }
 

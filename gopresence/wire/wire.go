@@ -82,6 +82,7 @@ const (
 	NHeaders    Tag = 60
 	NBody       Tag = 61
 	NEvent      Tag = 62
+	NDst        Tag = 63
 	ReplyCode   Tag = 70
 	RPCCommand  Tag = 90
 	RPCArg      Tag = 91
