@@ -15,7 +15,7 @@ const pidf1 = `<?xml version="1.0" encoding="UTF-8"?>
 const pidf2 = `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@ex.com"><tuple id="t1"><status><basic>open</basic></status><note>two</note></tuple></presence>`
 
-type testLog struct{ t *testing.T }
+type testLog struct{ t testing.TB }
 
 func (l testLog) Log(level, msg string) { l.t.Logf("[%s] %s", level, msg) }
 
@@ -23,7 +23,7 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newTestEngine(t *testing.T, path string, extra string) (*Engine, *clock) {
+func newTestEngine(t testing.TB, path string, extra string) (*Engine, *clock) {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "p.db")

@@ -1,0 +1,108 @@
+package gopresence
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gopresence/gopresence/gopresence/events"
+	"github.com/gopresence/gopresence/gopresence/events/presence"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+func frameOf(typ wire.Type, m map[wire.Tag]string) *wire.Frame {
+	b := wire.NewBuilder(typ, 1)
+	for tag, v := range m {
+		b.AddStr(tag, v)
+	}
+	f, _ := wire.Decode(b.Bytes())
+	return f
+}
+
+// BenchmarkPublishModify: one PUBLISH modify (validate, store with group commit, NOTIFY to one watcher).
+func BenchmarkPublishModify(b *testing.B) {
+	e, _ := newTestEngine(b, "", "")
+	e.log = nil
+	out, _ := wire.Decode(e.Handle(frameOf(wire.TPublish, publish("", "3600", pidf1))))
+	etag := ""
+	for _, l := range splitHeaders(out.Str(wire.Headers)) {
+		if l[0] == "SIP-ETag" {
+			etag = l[1]
+		}
+	}
+	e.Handle(frameOf(wire.TSubscribe, subscribe("w", "", "3600", 1)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, _ := wire.Decode(e.Handle(frameOf(wire.TPublish, publish(etag, "3600", pidf2))))
+		for _, l := range splitHeaders(out.Str(wire.Headers)) {
+			if l[0] == "SIP-ETag" {
+				etag = l[1]
+			}
+		}
+	}
+}
+
+func splitHeaders(h string) [][2]string {
+	var out [][2]string
+	for len(h) > 0 {
+		i := 0
+		for i < len(h) && h[i] != '\r' {
+			i++
+		}
+		line := h[:i]
+		for j := 0; j+1 < len(line); j++ {
+			if line[j] == ':' && line[j+1] == ' ' {
+				out = append(out, [2]string{line[:j], line[j+2:]})
+				break
+			}
+		}
+		if i+2 > len(h) {
+			break
+		}
+		h = h[i+2:]
+	}
+	return out
+}
+
+// BenchmarkAggregate: PIDF aggregation of 4 publications.
+func BenchmarkAggregate(b *testing.B) {
+	var pubs []events.Publication
+	for i := 0; i < 4; i++ {
+		pubs = append(pubs, events.Publication{ETag: fmt.Sprint(i), Body: []byte(fmt.Sprintf(
+			`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x"><tuple id="t%d"><status><basic>open</basic></status><note>n</note></tuple></presence>`, i))})
+	}
+	p := presence.Package{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p.NotifyBody(pubs, "")
+	}
+}
+
+// BenchmarkFindWatchers: the NOTIFYs of one state change to 1,000 watchers.
+func BenchmarkFindWatchers(b *testing.B) {
+	e, _ := newTestEngine(b, "", "")
+	e.log = nil
+	e.Handle(frameOf(wire.TPublish, publish("", "3600", pidf1)))
+	for i := 0; i < 1000; i++ {
+		e.Handle(frameOf(wire.TSubscribe, subscribe(fmt.Sprint("w", i), "", "3600", 1)))
+	}
+	key := presentityKey{uri: "sip:alice@ex.com", event: "presence"}
+	sh := e.shards.of(key)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sh.mu.Lock()
+		n := e.notifyWatchers(sh, key, sh.pres[key], "", "", e.now().Unix())
+		sh.mu.Unlock()
+		if len(n) != 1000 {
+			b.Fatal(len(n))
+		}
+	}
+}
+
+// BenchmarkWireRoundTrip: encode and decode a PUBLISH request frame.
+func BenchmarkWireRoundTrip(b *testing.B) {
+	m := publish("a.1.2.3.4", "3600", pidf1)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		frameOf(wire.TPublish, m)
+	}
+}
