@@ -90,6 +90,9 @@ func ParseURI(s string) (URI, error) {
 			return URI{}, errURI
 		}
 		u.Host = strings.ToLower(hp[:end+1])
+		if !validIPv6(u.Host[1:end]) {
+			return URI{}, errURI
+		}
 		hp = hp[end+1:]
 		if hp != "" {
 			if hp[0] != ':' {
@@ -134,6 +137,19 @@ func validHost(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validIPv6(s string) bool {
+	if len(s) < 2 || len(s) > 45 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == ':' || c == '.') {
 			return false
 		}
 	}
