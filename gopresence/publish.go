@@ -85,7 +85,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
 		}
 		if err := <-e.writer.Enqueue(db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
-			return serverError("publish: storing " + key.uri + ": " + err.Error())
+			return e.internalError("publish: storing " + key.uri + ": " + err.Error())
 		}
 		if pr == nil {
 			pr = &presentity{}
@@ -109,7 +109,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	pub := pr.pubs[idx]
 	if expires == 0 {
 		if err := <-e.writer.Enqueue(db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
-			return serverError("publish: removing " + key.uri + ": " + err.Error())
+			return e.internalError("publish: removing " + key.uri + ": " + err.Error())
 		}
 		a := e.publishOK(0, etag)
 		a.notifs = e.notifyWatchers(sh, key, pr, etag, sender, now) // rendered offline
@@ -131,7 +131,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 		upd.Sender = sender
 	}
 	if err := <-e.writer.Enqueue(db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
-		return serverError("publish: updating " + key.uri + ": " + err.Error())
+		return e.internalError("publish: updating " + key.uri + ": " + err.Error())
 	}
 	// newest last, as stock orders by received_time
 	pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)

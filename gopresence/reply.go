@@ -29,6 +29,13 @@ func serverError(why string) *answer       { return reply(500, "Server Internal 
 func conditionalFailed(why string) *answer { return reply(412, "Conditional request failed", why) }
 
 // badEvent answers 489 with Allow-Events listing every registered package (RFC 6665 §8.2.2).
+// internalError answers 500 for a failure of ours (storage), logged at err here; rejections of
+// bad requests are logged by the worker at notice.
+func (e *Engine) internalError(why string) *answer {
+	e.logf("err", "%s", why)
+	return serverError(why)
+}
+
 func badEvent(why string) *answer {
 	a := reply(489, "Bad Event", why)
 	a.headers.WriteString("Allow-Events: " + strings.Join(events.Names(), ", ") + "\r\n")

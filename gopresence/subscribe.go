@@ -93,7 +93,7 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 	defer sh.mu.Unlock()
 	if expires > 0 {
 		if err := <-e.writer.Enqueue(db.Op{Kind: db.InsertWatcher, Watcher: &s.Watcher}); err != nil {
-			return serverError("subscribe: storing " + s.CallID + ": " + err.Error())
+			return e.internalError("subscribe: storing " + s.CallID + ": " + err.Error())
 		}
 		e.addSub(sh, s)
 	}
@@ -130,7 +130,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	body := e.currentBody(sh, key)
 	if expires == 0 {
 		if err := <-e.writer.Enqueue(db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
-			return serverError("subscribe: removing " + dk.CallID + ": " + err.Error())
+			return e.internalError("subscribe: removing " + dk.CallID + ": " + err.Error())
 		}
 		e.delSub(sh, s)
 		s.RemoteCSeq = cseq
@@ -146,7 +146,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	upd.RemoteCSeq = cseq
 	upd.Contact = contact
 	if err := <-e.writer.Enqueue(db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
-		return serverError("subscribe: refreshing " + dk.CallID + ": " + err.Error())
+		return e.internalError("subscribe: refreshing " + dk.CallID + ": " + err.Error())
 	}
 	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact
 	if s.RecordRoute == "" {

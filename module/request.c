@@ -277,12 +277,10 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 		free(ans);
 		return reply_error(msg);
 	}
-	if(wire_get(&f, WF_ERROR, &err_f)) {
-		if(code >= 500)
-			LM_ERR("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
-		else
-			LM_NOTICE("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
-	}
+	/* the engine decided this reply: a rejection is a normal outcome (NOTICE); the engine
+	 * logs its own internal failures at ERR */
+	if(wire_get(&f, WF_ERROR, &err_f))
+		LM_NOTICE("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
 	has_hdrs = wire_get(&f, WF_HEADERS, &hdrs_f);
 	has_tag = wire_get(&f, WF_TO_TAG_OUT, &tag_f);
 	if(send_reply(msg, code, (char *)reason_f.v, reason_f.len, has_hdrs ? &hdrs_f : NULL,

@@ -22,6 +22,7 @@ const sippTimeout = 30 * time.Second
 type sipp struct {
 	name   string // scenario name plus a unique suffix: the prefix of its files in dir
 	dir    string
+	port   int // its local port: [local_port], the port of its Contact
 	cmd    *exec.Cmd
 	stop   context.CancelFunc
 	exited chan struct{} // closed when sipp has been reaped; err is then set
@@ -38,6 +39,25 @@ func (k *kamailio) runSipp(t *testing.T, scenario string, keys ...string) map[st
 // startSipp starts a scenario in the background; keys are -key name/value pairs ([name] in XML).
 func (k *kamailio) startSipp(t *testing.T, scenario string, keys ...string) *sipp {
 	t.Helper()
+	return k.startSippWith(t, sippOptions{}, scenario, keys...)
+}
+
+// sippOptions are the sipp command-line choices a test may change.
+type sippOptions struct {
+	tcp    bool   // -t t1: one TCP connection to Kamailio instead of UDP
+	port   int    // local port; 0 picks a free one (a test reuses one to keep a dialog's Contact)
+	callID string // the call's Call-ID ([call_id], -cid_str); sipp maps answers to calls by it
+}
+
+// runSippWith is runSipp with options.
+func (k *kamailio) runSippWith(t *testing.T, o sippOptions, scenario string, keys ...string) map[string]string {
+	t.Helper()
+	return k.startSippWith(t, o, scenario, keys...).wait(t)
+}
+
+// startSippWith is startSipp with options.
+func (k *kamailio) startSippWith(t *testing.T, o sippOptions, scenario string, keys ...string) *sipp {
+	t.Helper()
 	if len(keys)%2 != 0 {
 		t.Fatalf("sipp %s: odd number of key arguments", scenario)
 	}
@@ -45,10 +65,18 @@ func (k *kamailio) startSipp(t *testing.T, scenario string, keys ...string) *sip
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sipp{name: fmt.Sprintf("%s-%d", scenario, time.Now().UnixNano()), dir: k.dir, exited: make(chan struct{})}
+	s := &sipp{name: fmt.Sprintf("%s-%d", scenario, time.Now().UnixNano()), dir: k.dir, port: o.port,
+		exited: make(chan struct{})}
+	if s.port == 0 {
+		if o.tcp {
+			s.port = freeUDPAndTCPPort(t)
+		} else {
+			s.port = freeUDPPort(t)
+		}
+	}
 	args := []string{
 		fmt.Sprintf("127.0.0.1:%d", k.port), "-sf", xml, "-m", "1",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort(t)),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(s.port),
 		// No default behaviours except aborting on an unexpected message, so a wrong reply
 		// fails the call at once instead of after the receive timeout.
 		"-default_behaviors", "abortunexp",
@@ -57,6 +85,13 @@ func (k *kamailio) startSipp(t *testing.T, scenario string, keys ...string) *sip
 		"-trace_err", "-error_file", s.file("err"),
 		"-trace_msg", "-message_file", s.file("msg"),
 	}
+	if o.tcp {
+		args = append(args, "-t", "t1")
+	}
+	if o.callID != "" {
+		args = append(args, "-cid_str", strings.ReplaceAll(o.callID, "%", "%%"))
+	}
+	keys = withDefaults(scenario, keys)
 	for i := 0; i < len(keys); i += 2 {
 		args = append(args, "-key", keys[i], keys[i+1])
 	}
@@ -137,4 +172,140 @@ func (s *sipp) report() string {
 		fmt.Fprintf(&b, "----- sipp %s (%s) -----\n%s\n", kind, s.file(kind), data)
 	}
 	return b.String()
+}
+
+// sipMessage is one message of sipp's -trace_msg file, as sent or received.
+type sipMessage struct {
+	received  bool
+	transport string // "UDP" or "TCP"
+	text      string // line ends as "\n"
+}
+
+// traceSeparator starts every entry of sipp's message trace.
+const traceSeparator = "-----------------------------------------------"
+
+// messages parses the messages sipp exchanged so far.
+func (s *sipp) messages() []sipMessage {
+	data, _ := os.ReadFile(s.file("msg"))
+	var out []sipMessage
+	for _, entry := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), traceSeparator) {
+		// "<timestamp>\nUDP message received [221] bytes :\n\n<message>" or "... sent (N bytes):"
+		_, rest, ok := strings.Cut(entry, "\n")
+		if !ok {
+			continue
+		}
+		what, msg, ok := strings.Cut(rest, "\n")
+		if !ok {
+			continue
+		}
+		transport, kind, _ := strings.Cut(what, " message ")
+		if !strings.HasPrefix(kind, "sent") && !strings.HasPrefix(kind, "received") {
+			continue
+		}
+		out = append(out, sipMessage{received: strings.HasPrefix(kind, "received"), transport: transport,
+			text: strings.TrimLeft(msg, "\n")})
+	}
+	return out
+}
+
+// responses returns the final responses sipp received.
+func (s *sipp) responses() []sipMessage {
+	var out []sipMessage
+	for _, m := range s.messages() {
+		if m.received && m.status() >= 200 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// requests returns the requests of method that sipp received, retransmissions left out.
+func (s *sipp) requests(method string) []sipMessage {
+	var out []sipMessage
+	seen := map[string]bool{}
+	for _, m := range s.messages() {
+		if m.received && m.method() == method {
+			id := m.header("Call-ID") + " " + m.header("CSeq") + " " + m.header("Via")
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// response returns the only final response sipp received, failing the test otherwise.
+func (s *sipp) response(t *testing.T) sipMessage {
+	t.Helper()
+	r := s.responses()
+	if len(r) != 1 {
+		t.Fatalf("sipp %s: want exactly one final response, got %d\n%s", s.name, len(r), s.report())
+	}
+	return r[0]
+}
+
+func (m sipMessage) startLine() string {
+	line, _, _ := strings.Cut(m.text, "\n")
+	return strings.TrimSpace(line)
+}
+
+// status returns the code of a response, 0 for a request.
+func (m sipMessage) status() int {
+	rest, ok := strings.CutPrefix(m.startLine(), "SIP/2.0 ")
+	if !ok {
+		return 0
+	}
+	code, _ := strconv.Atoi(strings.SplitN(rest, " ", 2)[0])
+	return code
+}
+
+// method returns the method of a request, "" for a response.
+func (m sipMessage) method() string {
+	if m.status() != 0 {
+		return ""
+	}
+	method, _, _ := strings.Cut(m.startLine(), " ")
+	return method
+}
+
+// headers returns every value of the header name (case-insensitive), trimmed.
+func (m sipMessage) headers(name string) []string {
+	head, _, _ := strings.Cut(m.text, "\n\n")
+	var out []string
+	for _, line := range strings.Split(head, "\n")[1:] {
+		if n, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(n), name) {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
+}
+
+// header returns the first value of the header name, "" when absent.
+func (m sipMessage) header(name string) string {
+	if v := m.headers(name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// body returns the body, without the blank lines sipp's trace puts after each message.
+func (m sipMessage) body() string {
+	_, body, _ := strings.Cut(m.text, "\n\n")
+	return strings.TrimRight(body, "\n")
+}
+
+// cseq returns the number of the CSeq header.
+func (m sipMessage) cseq() int {
+	n, _ := strconv.Atoi(strings.Fields(m.header("CSeq") + " 0")[0])
+	return n
+}
+
+// tag returns the tag parameter of a From or To value.
+func tag(nameAddr string) string {
+	_, after, ok := strings.Cut(nameAddr, ";tag=")
+	if !ok {
+		return ""
+	}
+	return strings.FieldsFunc(after, func(r rune) bool { return r == ';' || r == '>' || r == ' ' })[0]
 }

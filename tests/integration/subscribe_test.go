@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -10,6 +12,7 @@ import (
 // Steps 6 to 8: subscribe, refresh and un-subscribe one dialog, with the published state
 // in the first NOTIFYs.
 func TestSubscribeLifecycle(t *testing.T) {
+	t.Parallel()
 	eachTarget(t, func(t *testing.T, k *kamailio) {
 		k.runSipp(t, "publish_initial", "note", "subscribe-me")
 		k.runSipp(t, "subscribe_lifecycle", "note", "subscribe-me")
@@ -20,6 +23,7 @@ func TestSubscribeLifecycle(t *testing.T) {
 // Step 9: a subscribed watcher is notified when another party modifies and removes the
 // publication, and its subscription is stored while it lasts.
 func TestWatcherNotifiedOfPublish(t *testing.T) {
+	t.Parallel()
 	eachTarget(t, func(t *testing.T, k *kamailio) {
 		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
 		watcher := k.startSipp(t, "watch_presence", "note1", "first", "note2", "second")
@@ -31,5 +35,182 @@ func TestWatcherNotifiedOfPublish(t *testing.T) {
 		watcher.wait(t)
 		k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", dbWait)
 		k.waitQuery(t, "SELECT count(*) FROM presentity", "0", dbWait)
+	})
+}
+
+// A fetch (RFC 6665 section 4.4.3): an initial SUBSCRIBE with Expires 0 gets 200 and exactly
+// one NOTIFY, terminated, with the current state; nothing is stored.
+func TestSubscribeFetch(t *testing.T) {
+	t.Parallel()
+	eachTarget(t, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "publish_initial", "note", "fetched")
+		s := k.startSipp(t, "subscribe_fetch")
+		s.wait(t)
+		r := s.responses()[0]
+		wantStatus(t, r, "200 OK")
+		wantHeader(t, r, "Expires", "0")
+		n := s.notifies(t, 1)[0]
+		wantHeader(t, n, "Subscription-State", "terminated;reason=timeout")
+		wantNote(t, n, "fetched")
+		k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", dbWait)
+	})
+}
+
+// min_expires: a shorter Expires gets 423 with Min-Expires (min_expires_action 1, the default),
+// or is raised to min_expires (min_expires_action 2).
+func TestSubscribeMinExpires(t *testing.T) {
+	t.Parallel()
+	t.Run("reject", func(t *testing.T) {
+		t.Parallel()
+		eachTargetWith(t, options{presence: map[string]any{"min_expires": 60}}, func(t *testing.T, k *kamailio) {
+			r, s := k.answer(t, "subscribe_any", "expires", "10")
+			wantStatus(t, r, "423 Interval Too Brief")
+			wantHeader(t, r, "Min-Expires", "60")
+			s.notifies(t, 0)
+		})
+	})
+	t.Run("raise", func(t *testing.T) {
+		t.Parallel()
+		o := options{presence: map[string]any{"min_expires": 60, "min_expires_action": 2}}
+		eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+			r, s := k.answer(t, "subscribe_any", "expires", "10")
+			wantStatus(t, r, "200 OK")
+			wantHeader(t, r, "Expires", "60")
+			wantHeader(t, s.notifies(t, 1)[0], "Subscription-State", "active;expires=60")
+		})
+	})
+}
+
+// max_expires caps a SUBSCRIBE's Expires, in the 2xx and in the NOTIFY.
+func TestSubscribeMaxExpires(t *testing.T) {
+	t.Parallel()
+	eachTargetWith(t, options{presence: map[string]any{"max_expires": 100}}, func(t *testing.T, k *kamailio) {
+		r, s := k.answer(t, "subscribe_any", "expires", "7200")
+		wantStatus(t, r, "200 OK")
+		wantHeader(t, r, "Expires", "100")
+		wantHeader(t, s.notifies(t, 1)[0], "Subscription-State", "active;expires=100")
+	})
+}
+
+// server_address is the Contact of the SUBSCRIBE 2xx and of the NOTIFYs.
+func TestSubscribeServerAddress(t *testing.T) {
+	t.Parallel()
+	o := options{presence: map[string]any{"server_address": "sip:10.9.8.7:5060"}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		r, s := k.answer(t, "subscribe_any")
+		wantStatus(t, r, "200 OK")
+		wantHeader(t, r, "Contact", "<sip:10.9.8.7:5060>")
+		wantHeader(t, s.notifies(t, 1)[0], "Contact", "<sip:10.9.8.7:5060>")
+	})
+}
+
+// subs_respond_200=0: SUBSCRIBE is accepted with 202. Stock 5.6.3 sends "202 OK" (its reason
+// phrase is always "OK"); ours sends RFC 3261's "202 Accepted".
+func TestSubscribeRespond202(t *testing.T) {
+	t.Parallel()
+	eachTargetWith(t, options{presence: map[string]any{"subs_respond_200": 0}}, func(t *testing.T, k *kamailio) {
+		r, s := k.answer(t, "subscribe_any")
+		if k.target == "stock" {
+			wantStatus(t, r, "202 OK")
+		} else {
+			wantStatus(t, r, "202 Accepted")
+		}
+		wantHeader(t, s.notifies(t, 1)[0], "Subscription-State", "active;expires=60")
+	})
+}
+
+// The route set of a record-routed SUBSCRIBE is the NOTIFYs' Route (RFC 3261 12.1.1): tm
+// builds it from the stored Record-Route, and the NOTIFY's Request-URI stays the Contact.
+func TestSubscribeRecordRoute(t *testing.T) {
+	t.Parallel()
+	eachTarget(t, func(t *testing.T, k *kamailio) {
+		s := k.startSipp(t, "subscribe_rr")
+		s.wait(t)
+		n := s.notifies(t, 1)[0]
+		wantHeader(t, n, "Route", fmt.Sprintf("<sip:127.0.0.1:%d;lr>", s.port))
+		if want := fmt.Sprintf("NOTIFY sip:watcher@127.0.0.1:%d SIP/2.0", s.port); n.startLine() != want {
+			t.Errorf("NOTIFY request line %q, want %q", n.startLine(), want)
+		}
+	})
+}
+
+// handle_subscribe(watcher_uri): the watcher stored is the URI the script gives, not the From.
+func TestSubscribeWatcherURI(t *testing.T) {
+	t.Parallel()
+	eachTargetWith(t, options{subscribeWatcher: true}, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "subscribe_as", "watcher", "sip:bob@example.org")
+		k.waitQuery(t, "SELECT watcher_username||' '||watcher_domain||' '||from_user||' '||from_domain "+
+			"FROM active_watchers", "bob example.org watcher 127.0.0.1", dbWait)
+	})
+}
+
+// Over TCP the NOTIFY comes back on the connection the SUBSCRIBE came in on, and the 2xx
+// Contact says ;transport=tcp.
+func TestSubscribeTCP(t *testing.T) {
+	t.Parallel()
+	eachTargetWith(t, options{tcp: true}, func(t *testing.T, k *kamailio) {
+		s := k.startSippWith(t, sippOptions{tcp: true}, "subscribe_tcp")
+		s.waitVar(t, "notified", 10*time.Second)
+		// While sipp holds its connection: the two ends of one connection between sipp's port
+		// and Kamailio's, and no other (a NOTIFY on a new connection would make two more).
+		if conns := tcpConnections(t, k.port, s.port); len(conns) != 2 {
+			t.Errorf("established TCP sockets on ports %d/%d: %q, want the two ends of one connection",
+				k.port, s.port, conns)
+		}
+		s.wait(t)
+		r := s.responses()[0]
+		wantStatus(t, r, "200 OK")
+		wantHeader(t, r, "Contact", fmt.Sprintf("<sip:127.0.0.1:%d;transport=tcp>", k.port))
+		if n := s.notifies(t, 1)[0]; n.transport != "TCP" {
+			t.Errorf("NOTIFY came over %s, want TCP", n.transport)
+		}
+	})
+}
+
+// to_tag_pref, of the 2008 guide: the To-tag of the 2xx to an initial SUBSCRIBE starts with it.
+func TestSubscribeToTagPref(t *testing.T) {
+	t.Parallel()
+	o := options{
+		presence: map[string]any{"to_tag_pref": "pres"},
+		skip: map[string]string{
+			"stock": "stock 5.6.3 has no to_tag_pref parameter (removed in 2020): Kamailio would refuse to start",
+		},
+	}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		r, s := k.answer(t, "subscribe_any")
+		wantStatus(t, r, "200 OK")
+		if totag := tag(r.header("To")); !strings.HasPrefix(totag, "pres") {
+			t.Errorf("To-tag %q does not start with \"pres\"", totag)
+		}
+		n := s.notifies(t, 1)[0]
+		if got, want := tag(n.header("From")), tag(r.header("To")); got != want {
+			t.Errorf("NOTIFY From-tag %q, want the 2xx To-tag %q", got, want)
+		}
+	})
+}
+
+// The NOTIFY CSeq of one dialog grows strictly (RFC 3261 12.2.1.1) over the initial NOTIFY,
+// two NOTIFYs for modifying PUBLISHes, a refresh and the un-SUBSCRIBE.
+func TestSubscribeNotifyCSeqIncreases(t *testing.T) {
+	t.Parallel()
+	eachTarget(t, func(t *testing.T, k *kamailio) {
+		etag := k.runSipp(t, "publish_initial", "note", "n1")["etag"]
+		w := k.startSipp(t, "watch_cseq")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		etag = k.runSipp(t, "publish_modify", "etag", etag, "note", "n2")["etag"]
+		w.waitVar(t, "notified2", 10*time.Second)
+		settleStockWrites()
+		k.runSipp(t, "publish_modify", "etag", etag, "note", "n3")
+		w.wait(t)
+		var cseqs []int
+		for _, n := range w.notifies(t, 5) {
+			cseqs = append(cseqs, n.cseq())
+		}
+		for i := 1; i < len(cseqs); i++ {
+			if cseqs[i] <= cseqs[i-1] {
+				t.Errorf("NOTIFY CSeqs %v do not grow strictly", cseqs)
+				break
+			}
+		}
 	})
 }
