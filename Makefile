@@ -67,8 +67,14 @@ FUZZTIME ?= 30s
 fuzz: $(BUILD)/.deps
 	@for pkg in $$(go list ./gopresence/... ./db/...); do \
 	  for t in $$(go test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
-	    echo "== $$pkg $$t"; go test -tags $(GOTAGS) -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$t"; go test -tags $(GOTAGS) -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -timeout 0 $$pkg || exit 1; \
 	  done; done
 
 clean:
 	rm -rf $(MODDIR) $(BUILD)/wire_test
+
+# `make bench`: the same SIPp load against Kamailio with the stock presence module and with ours,
+# one table (also written to docs/performance.md). BENCH_QUICK=1 make bench: a short run.
+.PHONY: bench
+bench: build
+	scripts/bench/run
