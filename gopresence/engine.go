@@ -59,7 +59,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, log: log, store: st, writer: db.NewWriter(st),
 		shards:  newShards(cfg.PresHtableSize),
-		dialogs: dialogIndex{m: map[db.DialogKey]presentityKey{}},
+		dialogs: dialogIndex{m: map[db.DialogKey]*subscription{}},
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
 	}
 	e.startTime = e.now().Unix()
@@ -140,7 +140,7 @@ func (e *Engine) restore() error {
 			e.logf("warn", "restore: subscription %s for unknown event %q skipped", w.CallID, w.Event)
 			continue
 		}
-		s := &subscription{Watcher: w, key: presentityKey{uri: w.PresentityURI, event: pkg.Name()}, pkg: pkg}
+		s := newSubscription(w, pkg.Name())
 		// local_cseq is written back every db_update_period and at a clean stop; after a
 		// crash the NOTIFYs sent since the last write-back had higher CSeqs. Jump past them,
 		// so a watcher never sees a CSeq go back (RFC 3261 §12.2.1.1 only asks for growth).

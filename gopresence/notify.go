@@ -76,7 +76,7 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 	}
 	h.WriteString("\r\n")
 	if body != nil {
-		h.WriteString("Content-Type: " + s.pkg.ContentType() + "\r\n")
+		h.WriteString("Content-Type: " + s.pkg().ContentType() + "\r\n")
 	}
 	target := s.Contact
 	remoteURI := sip.AOR(s.FromUser, s.FromDomain)

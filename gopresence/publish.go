@@ -194,7 +194,7 @@ func (e *Engine) notifyWatchers(sh *shard, key presentityKey, pr *presentity, of
 			continue
 		}
 		if !pkgBodyDone {
-			body = s.pkg.NotifyBody(pr.publications(), offline)
+			body = s.pkg().NotifyBody(pr.publications(), offline)
 			pkgBodyDone = true
 		}
 		out = append(out, e.buildNotify(s, notifyState{status: StatusActive, expires: s.Expires - now}, body))

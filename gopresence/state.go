@@ -3,6 +3,7 @@ package gopresence
 import (
 	"hash/maphash"
 	"sync"
+	"unique"
 
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/gopresence/events"
@@ -48,9 +49,11 @@ func (p *presentity) publications() []events.Publication {
 type subscription struct {
 	db.Watcher
 	key presentityKey
-	pkg events.Package
 	// dirty: local_cseq/version changed since last written (db_update_period write-back).
 	dirty bool
+	// gone: removed from the shard; a pointer found in the dialog index before the shard
+	// lock was taken may be stale.
+	gone bool
 	// connection: "sip:ip:port;transport=tcp" of a subscriber that reached us directly over
 	// a stream transport, so NOTIFYs reuse its connection (it may accept no new ones, e.g.
 	// behind NAT). Memory only: connections do not survive a restart either.
@@ -61,13 +64,19 @@ func (s *subscription) dialog() db.DialogKey {
 	return db.DialogKey{CallID: s.CallID, ToTag: s.ToTag, FromTag: s.FromTag}
 }
 
+func (s *subscription) pkg() events.Package { return lookupPackage(s.key.event) }
+
+// intern shares the bytes of strings that repeat across many subscriptions (domains, event
+// names, sockets, user agents), so held state costs little per subscription.
+func intern(s string) string { return unique.Make(s).Value() }
+
 // shard owns the presentities and subscriptions of the keys that hash to it. Its lock is held
 // from reading state to the commit of the change, so per presentity, requests are applied in
 // arrival order and watchers never see an older state after a newer one.
 type shard struct {
 	mu   sync.Mutex
 	pres map[presentityKey]*presentity
-	subs map[presentityKey]map[db.DialogKey]*subscription
+	subs map[presentityKey][]*subscription
 }
 
 type shards struct {
@@ -79,7 +88,7 @@ func newShards(bits int) *shards {
 	n := 1 << bits
 	sh := &shards{seed: maphash.MakeSeed(), s: make([]*shard, n)}
 	for i := range sh.s {
-		sh.s[i] = &shard{pres: map[presentityKey]*presentity{}, subs: map[presentityKey]map[db.DialogKey]*subscription{}}
+		sh.s[i] = &shard{pres: map[presentityKey]*presentity{}, subs: map[presentityKey][]*subscription{}}
 	}
 	return sh
 }
@@ -93,30 +102,18 @@ func (sh *shards) of(k presentityKey) *shard {
 	return sh.s[h.Sum64()&uint64(len(sh.s)-1)]
 }
 
-// dialogIndex finds a subscription's presentity from its dialog (in-dialog SUBSCRIBE, NOTIFY
-// replies), which carry no presentity URI we can trust.
+// dialogIndex finds a subscription from its dialog (in-dialog SUBSCRIBE, NOTIFY replies),
+// which carry no presentity URI we can trust. The caller locks the subscription's shard and
+// checks gone before using it.
 type dialogIndex struct {
 	mu sync.RWMutex
-	m  map[db.DialogKey]presentityKey
+	m  map[db.DialogKey]*subscription
 }
 
-func (d *dialogIndex) get(k db.DialogKey) (presentityKey, bool) {
+func (d *dialogIndex) get(k db.DialogKey) *subscription {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	v, ok := d.m[k]
-	return v, ok
-}
-
-func (d *dialogIndex) put(k db.DialogKey, v presentityKey) {
-	d.mu.Lock()
-	d.m[k] = v
-	d.mu.Unlock()
-}
-
-func (d *dialogIndex) del(k db.DialogKey) {
-	d.mu.Lock()
-	delete(d.m, k)
-	d.mu.Unlock()
+	return d.m[k]
 }
 
 func (d *dialogIndex) len() int {
@@ -125,23 +122,42 @@ func (d *dialogIndex) len() int {
 	return len(d.m)
 }
 
-// addSub and delSub keep a shard's subscription map and the dialog index together.
+// addSub and delSub keep a shard's subscription list and the dialog index together.
+// Caller holds sh.mu.
 func (e *Engine) addSub(sh *shard, s *subscription) {
-	m := sh.subs[s.key]
-	if m == nil {
-		m = map[db.DialogKey]*subscription{}
-		sh.subs[s.key] = m
+	e.dialogs.mu.Lock()
+	old := e.dialogs.m[s.dialog()]
+	e.dialogs.m[s.dialog()] = s
+	e.dialogs.mu.Unlock()
+	if old != nil && old.key == s.key { // a retransmitted initial SUBSCRIBE: same dialog
+		e.unlinkSub(sh, old)
 	}
-	m[s.dialog()] = s
-	e.dialogs.put(s.dialog(), s.key)
+	sh.subs[s.key] = append(sh.subs[s.key], s)
 }
 
 func (e *Engine) delSub(sh *shard, s *subscription) {
-	if m := sh.subs[s.key]; m != nil {
-		delete(m, s.dialog())
-		if len(m) == 0 {
-			delete(sh.subs, s.key)
+	e.unlinkSub(sh, s)
+	e.dialogs.mu.Lock()
+	if e.dialogs.m[s.dialog()] == s {
+		delete(e.dialogs.m, s.dialog())
+	}
+	e.dialogs.mu.Unlock()
+}
+
+func (e *Engine) unlinkSub(sh *shard, s *subscription) {
+	list := sh.subs[s.key]
+	for i, x := range list {
+		if x == s {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			break
 		}
 	}
-	e.dialogs.del(s.dialog())
+	if len(list) == 0 {
+		delete(sh.subs, s.key)
+	} else {
+		sh.subs[s.key] = list
+	}
+	s.gone = true
 }

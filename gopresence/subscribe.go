@@ -73,21 +73,17 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 		}
 	}
 	toTag := e.dialogTag(f.Str(wire.CallID), f.Str(wire.FromTag), cseq)
-	s := &subscription{
-		Watcher: db.Watcher{
-			PresentityURI: ruri.AOR(), WatcherUsername: watcher.User, WatcherDomain: watcher.Host,
-			ToUser: to.User, ToDomain: to.Host, FromUser: from.User, FromDomain: from.Host,
-			Event: pkg.Name(), EventID: eventID,
-			ToTag: toTag, FromTag: f.Str(wire.FromTag), CallID: f.Str(wire.CallID),
-			RemoteCSeq: int64(cseq), Contact: contact, RecordRoute: f.Str(wire.RecordRoute),
-			Expires: now + int64(expires), Status: StatusActive,
-			SocketInfo: f.Str(wire.Socket), LocalContact: e.localContact(f.Str(wire.Advertised)),
-			UserAgent: truncate(f.Str(wire.UserAgent), 255),
-		},
-		key:        presentityKey{uri: ruri.AOR(), event: pkg.Name()},
-		pkg:        pkg,
-		connection: streamConnection(f.Str(wire.Socket), f.Str(wire.Source), f.Str(wire.RecordRoute)),
-	}
+	s := newSubscription(db.Watcher{
+		PresentityURI: ruri.AOR(), WatcherUsername: watcher.User, WatcherDomain: watcher.Host,
+		ToUser: to.User, ToDomain: to.Host, FromUser: from.User, FromDomain: from.Host,
+		Event: pkg.Name(), EventID: eventID,
+		ToTag: toTag, FromTag: f.Str(wire.FromTag), CallID: f.Str(wire.CallID),
+		RemoteCSeq: int64(cseq), Contact: contact, RecordRoute: f.Str(wire.RecordRoute),
+		Expires: now + int64(expires), Status: StatusActive,
+		SocketInfo: f.Str(wire.Socket), LocalContact: e.localContact(f.Str(wire.Advertised)),
+		UserAgent: truncate(f.Str(wire.UserAgent), 255),
+	}, pkg.Name())
+	s.connection = streamConnection(f.Str(wire.Socket), f.Str(wire.Source), f.Str(wire.RecordRoute))
 	sh := e.shards.of(s.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -111,15 +107,15 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 }
 
 func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64) *answer {
-	key, ok := e.dialogs.get(dk)
-	if !ok || key.event != event {
+	s := e.dialogs.get(dk)
+	if s == nil || s.key.event != event {
 		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
 	}
+	key := s.key
 	sh := e.shards.of(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	s := sh.subs[key][dk]
-	if s == nil {
+	if s.gone {
 		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
 	}
 	if cseq+int64(e.cfg.CSeqOffset) <= s.RemoteCSeq {
@@ -157,6 +153,16 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusActive, expires: int64(expires)}, body)}
 	}
 	return a
+}
+
+// newSubscription makes a subscription of a row, sharing the strings that repeat.
+func newSubscription(w db.Watcher, event string) *subscription {
+	w.Event = intern(event)
+	w.WatcherDomain, w.ToDomain, w.FromDomain = intern(w.WatcherDomain), intern(w.ToDomain), intern(w.FromDomain)
+	w.ToUser, w.SocketInfo, w.LocalContact = intern(w.ToUser), intern(w.SocketInfo), intern(w.LocalContact)
+	w.UserAgent, w.EventID, w.Reason = intern(w.UserAgent), intern(w.EventID), intern(w.Reason)
+	w.PresentityURI = intern(w.PresentityURI)
+	return &subscription{Watcher: w, key: presentityKey{uri: w.PresentityURI, event: w.Event}}
 }
 
 // subscribeOK: 200 (or 202 with subs_respond_200=0) with Expires and our Contact

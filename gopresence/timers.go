@@ -103,7 +103,7 @@ func (e *Engine) expireSubscriptions() {
 		var ops []db.Op
 		sh.mu.Lock()
 		for key, subs := range sh.subs {
-			for _, s := range subs {
+			for _, s := range append([]*subscription(nil), subs...) { // delSub edits the list
 				if s.Expires > now {
 					continue
 				}
@@ -162,15 +162,14 @@ func (e *Engine) handleNotifyResult(f *wire.Frame) {
 		e.logf("info", "NOTIFY in dialog %s got %d: subscription kept", dk.CallID, code)
 		return
 	}
-	key, ok := e.dialogs.get(dk)
-	if !ok {
+	s := e.dialogs.get(dk)
+	if s == nil {
 		return
 	}
-	sh := e.shards.of(key)
+	sh := e.shards.of(s.key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	s := sh.subs[key][dk]
-	if s == nil {
+	if s.gone {
 		return
 	}
 	if err := <-e.writer.Enqueue(db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
