@@ -10,7 +10,7 @@ type Store struct {
 	h *sql.DB
 	t Tables
 
-	insPres, updPres, delPres *sql.Stmt
+	insPres, updPres, delPres    *sql.Stmt
 	insWatch, updWatch, delWatch *sql.Stmt
 }
 

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func openTemp(t *testing.T) *Store {
@@ -136,5 +137,21 @@ func TestParseURLForms(t *testing.T) {
 		if _, _, err := ParseURL(in); err == nil {
 			t.Errorf("%q accepted", in)
 		}
+	}
+}
+
+func TestDeadlinePassedNotApplied(t *testing.T) {
+	s := openTemp(t)
+	w := NewWriter(s)
+	defer w.Close()
+	p := &Presentity{Username: "a", Domain: "b", Event: "presence", ETag: "e", RUID: "r", Body: []byte{}}
+	if err := <-w.EnqueueBy(time.Now().Add(-time.Second), Op{Kind: InsertPresentity, Presentity: p}); err != ErrDeadline {
+		t.Fatalf("got %v, want ErrDeadline", err)
+	}
+	if got, _ := s.LoadPresentities(0); len(got) != 0 {
+		t.Fatal("an abandoned op was applied")
+	}
+	if err := <-w.EnqueueBy(time.Now().Add(time.Minute), Op{Kind: InsertPresentity, Presentity: p}); err != nil {
+		t.Fatal(err)
 	}
 }

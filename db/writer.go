@@ -1,6 +1,14 @@
 package db
 
-import "sync"
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrDeadline: the request gave up (its worker already answered 500) before its changes were
+// written; they were not applied.
+var ErrDeadline = errors.New("db: request deadline passed before commit")
 
 // Writer batches changes from many concurrent requests into one transaction (group commit):
 // SQLite's cost is per commit, not per row, so under load N requests pay for one fsync.
@@ -17,8 +25,9 @@ type Writer struct {
 }
 
 type pending struct {
-	ops []Op
-	res chan error
+	ops      []Op
+	res      chan error
+	deadline time.Time // zero: none
 }
 
 // NewWriter starts the commit loop.
@@ -31,13 +40,19 @@ func NewWriter(s *Store) *Writer {
 // Enqueue queues ops (kept together in one transaction) and returns a channel that receives
 // the commit result. Callers that need ordering enqueue under their own lock and wait outside it.
 func (w *Writer) Enqueue(ops ...Op) <-chan error {
+	return w.EnqueueBy(time.Time{}, ops...)
+}
+
+// EnqueueBy is Enqueue for a request that is abandoned at deadline: ops still queued then are
+// dropped with ErrDeadline, so no state changes after the client was told it failed.
+func (w *Writer) EnqueueBy(deadline time.Time, ops ...Op) <-chan error {
 	res := make(chan error, 1)
 	if len(ops) == 0 {
 		res <- nil
 		return res
 	}
 	w.mu.Lock()
-	w.queue = append(w.queue, pending{ops: ops, res: res})
+	w.queue = append(w.queue, pending{ops: ops, res: res, deadline: deadline})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -76,6 +91,20 @@ func (w *Writer) flush() {
 		w.mu.Unlock()
 		if len(batch) == 0 {
 			return
+		}
+		now := time.Now()
+		live := batch[:0]
+		for _, p := range batch {
+			if !p.deadline.IsZero() && now.After(p.deadline) {
+				count -= len(p.ops)
+				p.res <- ErrDeadline
+				continue
+			}
+			live = append(live, p)
+		}
+		batch = live
+		if len(batch) == 0 {
+			continue
 		}
 		ops := make([]Op, 0, count)
 		for _, p := range batch {

@@ -161,6 +161,13 @@ func (e *Engine) Handle(f *wire.Frame) (out []byte) {
 			out = serverError("internal error").encode(f.ID)
 		}
 	}()
+	if dl := deadline(f); !dl.IsZero() && time.Now().After(dl) { // wall clock, as the worker's
+		// the worker has answered 500 already: do nothing (load shedding, RFC 3261 §21.5.4)
+		e.logf("warn", "request %d arrived after its deadline: dropped", f.ID)
+		a := reply(503, "Service Unavailable", "engine overloaded")
+		a.header("Retry-After", "5")
+		return a.encode(f.ID)
+	}
 	switch f.Type {
 	case wire.TPublish:
 		return e.handlePublish(f).encode(f.ID)

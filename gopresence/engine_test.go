@@ -57,7 +57,7 @@ func do(t *testing.T, e *Engine, typ wire.Type, fields map[wire.Tag]string) resu
 	for _, tag := range []wire.Tag{wire.RURI, wire.FromURI, wire.FromTag, wire.ToURI, wire.ToTag,
 		wire.CallID, wire.CSeq, wire.Event, wire.Expires, wire.IfMatch, wire.ContentType,
 		wire.Body, wire.Contact, wire.RecordRoute, wire.Socket, wire.Advertised, wire.Source,
-		wire.ScriptParam, wire.Duplicate, wire.BadHeader, wire.ContentLength, wire.ContactCount} {
+		wire.ScriptParam, wire.Duplicate, wire.Deadline, wire.BadHeader, wire.ContentLength, wire.ContactCount} {
 		if v, ok := fields[tag]; ok {
 			b.AddStr(tag, v)
 		}
@@ -415,5 +415,21 @@ func TestNotifyReusesStreamConnection(t *testing.T) {
 	m[wire.Source] = "127.0.0.1:40002"
 	if r := do(t, e, wire.TSubscribe, m); r.notifs[0][wire.NDst] != "" {
 		t.Fatal("UDP subscription got a connection")
+	}
+}
+
+func TestLateRequestShed(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	m := publish("", "60", pidf1)
+	m[wire.Deadline] = strconv.FormatInt(time.Now().Add(-time.Millisecond).UnixMilli(), 10)
+	if r := do(t, e, wire.TPublish, m); r.code != 503 || r.headers["Retry-After"] == "" {
+		t.Fatalf("late request: %+v", r)
+	}
+	if e.Stats().Publications != 0 {
+		t.Fatal("a late request changed state")
+	}
+	m[wire.Deadline] = strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
+	if r := do(t, e, wire.TPublish, m); r.code != 200 {
+		t.Fatalf("timely request: %d", r.code)
 	}
 }

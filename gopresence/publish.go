@@ -84,8 +84,8 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 			Priority: now - pidPriorityBase,
 			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
 		}
-		if err := <-e.writer.Enqueue(db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
-			return e.internalError("publish: storing " + key.uri + ": " + err.Error())
+		if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
+			return e.commitFailed("publish: storing "+key.uri, err)
 		}
 		if pr == nil {
 			pr = &presentity{}
@@ -108,8 +108,8 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 	pub := pr.pubs[idx]
 	if expires == 0 {
-		if err := <-e.writer.Enqueue(db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
-			return e.internalError("publish: removing " + key.uri + ": " + err.Error())
+		if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+			return e.commitFailed("publish: removing "+key.uri, err)
 		}
 		a := e.publishOK(0, etag)
 		a.notifs = e.notifyWatchers(sh, key, pr, etag, sender, now) // rendered offline
@@ -130,8 +130,8 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	if sender != "" {
 		upd.Sender = sender
 	}
-	if err := <-e.writer.Enqueue(db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
-		return e.internalError("publish: updating " + key.uri + ": " + err.Error())
+	if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
+		return e.commitFailed("publish: updating "+key.uri, err)
 	}
 	// newest last, as stock orders by received_time
 	pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)

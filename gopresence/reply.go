@@ -1,6 +1,9 @@
 package gopresence
 
 import (
+	"errors"
+
+	"github.com/gopresence/gopresence/db"
 	"strconv"
 	"strings"
 
@@ -34,6 +37,18 @@ func conditionalFailed(why string) *answer { return reply(412, "Conditional requ
 func (e *Engine) internalError(why string) *answer {
 	e.logf("err", "%s", why)
 	return serverError(why)
+}
+
+// commitFailed answers a failed commit: the worker's deadline passed (it has answered 500
+// already; nothing was applied) → 503, else a storage failure → 500, logged.
+func (e *Engine) commitFailed(why string, err error) *answer {
+	if errors.Is(err, db.ErrDeadline) {
+		e.logf("warn", "%s: abandoned, the worker stopped waiting", why)
+		a := reply(503, "Service Unavailable", why+": overloaded")
+		a.header("Retry-After", "5")
+		return a
+	}
+	return e.internalError(why + ": " + err.Error())
 }
 
 func badEvent(why string) *answer {

@@ -3,6 +3,7 @@ package gopresence
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gopresence/gopresence/gopresence/events"
 	"github.com/gopresence/gopresence/gopresence/sip"
@@ -40,6 +41,15 @@ func tooLong(f *wire.Frame, what string) *answer {
 		}
 	}
 	return nil
+}
+
+// deadline is when the worker stops waiting for this request (zero: no limit).
+func deadline(f *wire.Frame) time.Time {
+	ms, err := strconv.ParseInt(f.Str(wire.Deadline), 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // eventOf finds the event package of a request (RFC 6665 §8.2.1/§7.2): no Event header → 489

@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/gopresence/sip"
@@ -50,7 +51,7 @@ func (e *Engine) handleSubscribe(f *wire.Frame) *answer {
 	}
 	conn := streamConnection(f.Str(wire.Socket), f.Str(wire.Source), "")
 	return e.inDialogSubscribe(db.DialogKey{CallID: callID, ToTag: toTag, FromTag: fromTag},
-		pkg.Name(), expires, int64(cseq), contact, conn, now)
+		pkg.Name(), expires, int64(cseq), contact, conn, now, deadline(f))
 }
 
 func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID string, expires, cseq uint32, contact string, now int64) *answer {
@@ -88,8 +89,8 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if expires > 0 {
-		if err := <-e.writer.Enqueue(db.Op{Kind: db.InsertWatcher, Watcher: &s.Watcher}); err != nil {
-			return e.internalError("subscribe: storing " + s.CallID + ": " + err.Error())
+		if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.InsertWatcher, Watcher: &s.Watcher}); err != nil {
+			return e.commitFailed("subscribe: storing "+s.CallID, err)
 		}
 		e.addSub(sh, s)
 	}
@@ -106,7 +107,7 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID strin
 	return a
 }
 
-func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64) *answer {
+func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) *answer {
 	s := e.dialogs.get(dk)
 	if s == nil || s.key.event != event {
 		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
@@ -125,8 +126,8 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	}
 	body := e.currentBody(sh, key)
 	if expires == 0 {
-		if err := <-e.writer.Enqueue(db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
-			return e.internalError("subscribe: removing " + dk.CallID + ": " + err.Error())
+		if err := <-e.writer.EnqueueBy(dl, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+			return e.commitFailed("subscribe: removing "+dk.CallID, err)
 		}
 		e.delSub(sh, s)
 		s.RemoteCSeq = cseq
@@ -141,8 +142,8 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	upd.Expires = now + int64(expires)
 	upd.RemoteCSeq = cseq
 	upd.Contact = contact
-	if err := <-e.writer.Enqueue(db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
-		return e.internalError("subscribe: refreshing " + dk.CallID + ": " + err.Error())
+	if err := <-e.writer.EnqueueBy(dl, db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
+		return e.commitFailed("subscribe: refreshing "+dk.CallID, err)
 	}
 	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact
 	if s.RecordRoute == "" {

@@ -160,6 +160,10 @@ int engine_call(wire_buf_t *req, unsigned char **ans, size_t *ans_len)
 
 	*ans = NULL;
 	id = req->len >= WIRE_HDR_LEN ? wire_peek_len(req->buf + 6) : 0;
+	/* the engine applies nothing after this, so a request we answer 500 for changes no state;
+	 * the margin covers a commit that started just before it */
+	wire_add_int(req, WF_DEADLINE,
+			deadline - (gp_engine_timeout_ms > 400 ? 100 : gp_engine_timeout_ms / 4));
 	if(send_frame(req, deadline) < 0)
 		return -1;
 	if(read_all(hdr, 4, deadline) < 0) {

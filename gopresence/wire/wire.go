@@ -56,6 +56,7 @@ const (
 	BadHeader     Tag = 21
 	ContentLength Tag = 22
 	ContactCount  Tag = 23
+	Deadline      Tag = 24
 )
 
 // Answer fields.

@@ -74,3 +74,13 @@ func FuzzPresenceBody(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkValidate(b *testing.B) {
+	p := Package{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := p.Validate([]byte(doc1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
