@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"database/sql"
 	_ "embed"
 	"fmt"
@@ -93,8 +94,14 @@ func Open(dbURL string, t Tables) (*Store, error) {
 			return nil, fmt.Errorf("table %q has version %d, Kamailio 5.6.3 presence needs %d", name, v, requiredVersions[stock])
 		}
 	}
-	s := &Store{h: h, t: t}
+	c, err := h.Conn(context.Background())
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("db_url %q: %v", dbURL, err)
+	}
+	s := &Store{h: h, c: c, t: t}
 	if err := s.prepare(); err != nil {
+		c.Close()
 		h.Close()
 		return nil, err
 	}

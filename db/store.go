@@ -1,14 +1,21 @@
 package db
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 )
 
 // Store persists presence state. All writes go through Apply, one transaction per batch.
+// It holds one connection for its whole life and runs BEGIN/COMMIT on it itself: a database/sql
+// Tx costs a goroutine and a context per transaction, which on the per-PUBLISH path is more
+// than the work it wraps.
 type Store struct {
-	h *sql.DB
-	t Tables
+	h  *sql.DB
+	c  *sql.Conn
+	mu sync.Mutex // one user of c at a time
+	t  Tables
 
 	insPres, updPres, delPres    *sql.Stmt
 	insWatch, updWatch, delWatch *sql.Stmt
@@ -26,7 +33,7 @@ func (s *Store) prepare() error {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = s.h.Prepare(q)
+		st, err = s.c.PrepareContext(context.Background(), q)
 		if err != nil {
 			err = fmt.Errorf("preparing %q: %v", q, err)
 		}
@@ -46,48 +53,59 @@ func (s *Store) prepare() error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.h.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.c.Close()
+	return s.h.Close()
+}
 
 // Apply writes a batch of changes in one transaction: all or none.
 func (s *Store) Apply(ops []Op) error {
-	tx, err := s.h.Begin()
-	if err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx := context.Background()
+	if _, err := s.c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
 	for i := range ops {
-		if err := s.apply(tx, &ops[i]); err != nil {
-			tx.Rollback()
+		if err := s.apply(&ops[i]); err != nil {
+			s.c.ExecContext(ctx, "ROLLBACK")
 			return err
 		}
 	}
-	return tx.Commit()
+	if _, err := s.c.ExecContext(ctx, "COMMIT"); err != nil {
+		s.c.ExecContext(ctx, "ROLLBACK")
+		return err
+	}
+	return nil
 }
 
-func (s *Store) apply(tx *sql.Tx, op *Op) error {
+func (s *Store) apply(op *Op) error {
 	var err error
 	switch op.Kind {
 	case InsertPresentity:
 		p := op.Presentity
-		_, err = tx.Stmt(s.insPres).Exec(p.Username, p.Domain, p.Event, p.ETag, p.Expires,
+		_, err = s.insPres.Exec(p.Username, p.Domain, p.Event, p.ETag, p.Expires,
 			p.ReceivedTime, p.Body, p.Sender, p.Priority, p.RUID)
 	case UpdatePresentity:
 		p := op.Presentity
-		_, err = tx.Stmt(s.updPres).Exec(p.ETag, p.Expires, p.ReceivedTime, p.Body, p.Sender,
+		_, err = s.updPres.Exec(p.ETag, p.Expires, p.ReceivedTime, p.Body, p.Sender,
 			p.Priority, p.RUID)
 	case DeletePresentity:
-		_, err = tx.Stmt(s.delPres).Exec(op.RUID)
+		_, err = s.delPres.Exec(op.RUID)
 	case InsertWatcher:
 		w := op.Watcher
-		_, err = tx.Stmt(s.insWatch).Exec(w.PresentityURI, w.WatcherUsername, w.WatcherDomain,
+		_, err = s.insWatch.Exec(w.PresentityURI, w.WatcherUsername, w.WatcherDomain,
 			w.ToUser, w.ToDomain, w.Event, w.EventID, w.ToTag, w.FromTag, w.CallID, w.LocalCSeq,
 			w.RemoteCSeq, w.Contact, w.RecordRoute, w.Expires, w.Status, w.Reason, w.Version,
 			w.SocketInfo, w.LocalContact, w.FromUser, w.FromDomain, w.Flags, w.UserAgent)
 	case UpdateWatcher:
 		w := op.Watcher
-		_, err = tx.Stmt(s.updWatch).Exec(w.Expires, w.Status, w.Reason, w.RemoteCSeq,
+		_, err = s.updWatch.Exec(w.Expires, w.Status, w.Reason, w.RemoteCSeq,
 			w.LocalCSeq, w.Version, w.Contact, w.RecordRoute, w.CallID, w.ToTag, w.FromTag)
 	case DeleteWatcher:
-		_, err = tx.Stmt(s.delWatch).Exec(op.Dialog.CallID, op.Dialog.ToTag, op.Dialog.FromTag)
+		_, err = s.delWatch.Exec(op.Dialog.CallID, op.Dialog.ToTag, op.Dialog.FromTag)
 	default:
 		err = fmt.Errorf("unknown op %d", op.Kind)
 	}
@@ -96,7 +114,9 @@ func (s *Store) apply(tx *sql.Tx, op *Op) error {
 
 // LoadPresentities returns every row not expired at now (startup_mode=1 semantics).
 func (s *Store) LoadPresentities(now int64) ([]Presentity, error) {
-	rows, err := s.h.Query(`SELECT username, domain, event, etag, expires, received_time, body,
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.c.QueryContext(context.Background(), `SELECT username, domain, event, etag, expires, received_time, body,
  sender, priority, COALESCE(ruid,'') FROM `+s.t.Presentity+` WHERE expires > ? OR expires = -1
  ORDER BY received_time, id`, now)
 	if err != nil {
@@ -117,7 +137,9 @@ func (s *Store) LoadPresentities(now int64) ([]Presentity, error) {
 
 // LoadWatchers returns every subscription not expired at now.
 func (s *Store) LoadWatchers(now int64) ([]Watcher, error) {
-	rows, err := s.h.Query(`SELECT presentity_uri, watcher_username, watcher_domain, to_user,
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.c.QueryContext(context.Background(), `SELECT presentity_uri, watcher_username, watcher_domain, to_user,
  to_domain, event, COALESCE(event_id,''), to_tag, from_tag, callid, local_cseq, remote_cseq,
  contact, COALESCE(record_route,''), expires, status, COALESCE(reason,''), version, socket_info,
  local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM `+s.t.ActiveWatchers+`
@@ -139,13 +161,4 @@ func (s *Store) LoadWatchers(now int64) ([]Watcher, error) {
 		out = append(out, w)
 	}
 	return out, rows.Err()
-}
-
-// DeleteExpired removes rows that expired before now (the stock cleanup timers' DELETEs).
-func (s *Store) DeleteExpired(now int64) error {
-	if _, err := s.h.Exec(`DELETE FROM `+s.t.Presentity+` WHERE expires > 0 AND expires <= ?`, now); err != nil {
-		return err
-	}
-	_, err := s.h.Exec(`DELETE FROM `+s.t.ActiveWatchers+` WHERE expires <= ?`, now)
-	return err
 }

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -21,7 +22,7 @@ func TestOpenCreatesSchemaAndVersions(t *testing.T) {
 	s := openTemp(t)
 	for name, want := range requiredVersions {
 		var v int
-		if err := s.h.QueryRow("SELECT table_version FROM version WHERE table_name=?", name).Scan(&v); err != nil || v != want {
+		if err := s.c.QueryRowContext(context.Background(), "SELECT table_version FROM version WHERE table_name=?", name).Scan(&v); err != nil || v != want {
 			t.Errorf("%s: version %d %v", name, v, err)
 		}
 	}
@@ -33,7 +34,7 @@ func TestOpenRejectsWrongVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.h.Exec("UPDATE version SET table_version=4 WHERE table_name='presentity'")
+	s.c.ExecContext(context.Background(), "UPDATE version SET table_version=4 WHERE table_name='presentity'")
 	s.Close()
 	if _, err := Open("sqlite://"+path, DefaultTables); err == nil {
 		t.Fatal("opened a table of the wrong version")

@@ -11,15 +11,19 @@ import (
 var ErrDeadline = errors.New("db: request deadline passed before commit")
 
 // Writer batches changes from many concurrent requests into one transaction (group commit):
-// SQLite's cost is per commit, not per row, so under load N requests pay for one fsync.
-// Submit returns once the batch holding the op is committed (or failed): a 200 OK is only sent
+// SQLite's cost is per commit, not per row, so under load N requests pay for one commit.
+// The first request to arrive when nobody is committing leads: it commits everything queued,
+// in its own goroutine (no hand-off to a writer goroutine on the hot path), until its own
+// changes are in; requests arriving meanwhile queue behind it and are committed by it or by
+// the next leader. Each request waits for the commit that holds its ops: a 200 OK is only sent
 // for committed state. Ops are applied in submission order.
 type Writer struct {
 	store *Store
 	mu    sync.Mutex
+	idle  *sync.Cond // signalled when no leader is committing
 	queue []pending
-	wake  chan struct{}
-	done  chan struct{}
+	// committing: a leader is at work; new requests only queue.
+	committing bool
 	// MaxBatch bounds one transaction.
 	MaxBatch int
 }
@@ -30,15 +34,15 @@ type pending struct {
 	deadline time.Time // zero: none
 }
 
-// NewWriter starts the commit loop.
+// NewWriter returns a writer over s.
 func NewWriter(s *Store) *Writer {
-	w := &Writer{store: s, wake: make(chan struct{}, 1), done: make(chan struct{}), MaxBatch: 4096}
-	go w.loop()
+	w := &Writer{store: s, MaxBatch: 4096}
+	w.idle = sync.NewCond(&w.mu)
 	return w
 }
 
-// Enqueue queues ops (kept together in one transaction) and returns a channel that receives
-// the commit result. Callers that need ordering enqueue under their own lock and wait outside it.
+// Enqueue applies ops (kept together in one transaction) and returns a channel holding the
+// commit result. Callers that need ordering enqueue under their own lock.
 func (w *Writer) Enqueue(ops ...Op) <-chan error {
 	return w.EnqueueBy(time.Time{}, ops...)
 }
@@ -53,73 +57,98 @@ func (w *Writer) EnqueueBy(deadline time.Time, ops ...Op) <-chan error {
 	}
 	w.mu.Lock()
 	w.queue = append(w.queue, pending{ops: ops, res: res, deadline: deadline})
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if w.committing {
+		w.mu.Unlock()
+		return res
 	}
+	w.committing = true
+	w.mu.Unlock()
+	w.lead(res)
 	return res
 }
 
-// Close commits what is queued and stops the loop.
-func (w *Writer) Close() {
-	close(w.done)
-	w.flush()
-}
-
-func (w *Writer) loop() {
-	for {
-		select {
-		case <-w.wake:
-			w.flush()
-		case <-w.done:
-			return
-		}
-	}
-}
-
-func (w *Writer) flush() {
+// lead commits batches until mine is answered; leftovers go to a new leader goroutine so no
+// request waits behind a stream of newer ones.
+func (w *Writer) lead(mine chan error) {
 	for {
 		w.mu.Lock()
-		n, count := 0, 0
-		for n < len(w.queue) && (count == 0 || count+len(w.queue[n].ops) <= w.MaxBatch) {
-			count += len(w.queue[n].ops)
-			n++
-		}
-		batch := append([]pending(nil), w.queue[:n]...)
-		w.queue = w.queue[n:]
-		w.mu.Unlock()
+		batch := w.take()
 		if len(batch) == 0 {
+			w.committing = false
+			w.idle.Broadcast()
+			w.mu.Unlock()
 			return
 		}
-		now := time.Now()
-		live := batch[:0]
-		for _, p := range batch {
-			if !p.deadline.IsZero() && now.After(p.deadline) {
-				count -= len(p.ops)
-				p.res <- ErrDeadline
-				continue
+		w.mu.Unlock()
+		w.commit(batch)
+		if mine != nil && len(mine) > 0 {
+			w.mu.Lock()
+			more := len(w.queue) > 0
+			if !more {
+				w.committing = false
+				w.idle.Broadcast()
 			}
-			live = append(live, p)
-		}
-		batch = live
-		if len(batch) == 0 {
-			continue
-		}
-		ops := make([]Op, 0, count)
-		for _, p := range batch {
-			ops = append(ops, p.ops...)
-		}
-		err := w.store.Apply(ops)
-		if err != nil && len(batch) > 1 {
-			// one bad op must not fail its neighbours: retry each request alone
-			for _, p := range batch {
-				p.res <- w.store.Apply(p.ops)
+			w.mu.Unlock()
+			if more {
+				go w.lead(nil)
 			}
-			continue
-		}
-		for _, p := range batch {
-			p.res <- err
+			return
 		}
 	}
+}
+
+// take removes the next batch from the queue. Caller holds w.mu.
+func (w *Writer) take() []pending {
+	n, count := 0, 0
+	for n < len(w.queue) && (count == 0 || count+len(w.queue[n].ops) <= w.MaxBatch) {
+		count += len(w.queue[n].ops)
+		n++
+	}
+	batch := append([]pending(nil), w.queue[:n]...)
+	w.queue = w.queue[n:]
+	return batch
+}
+
+func (w *Writer) commit(batch []pending) {
+	now := time.Now()
+	live := batch[:0]
+	var ops []Op
+	for _, p := range batch {
+		if !p.deadline.IsZero() && now.After(p.deadline) {
+			p.res <- ErrDeadline
+			continue
+		}
+		live = append(live, p)
+		ops = append(ops, p.ops...)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := w.store.Apply(ops)
+	if err != nil && len(live) > 1 {
+		// one bad op must not fail its neighbours: retry each request alone
+		for _, p := range live {
+			p.res <- w.store.Apply(p.ops)
+		}
+		return
+	}
+	for _, p := range live {
+		p.res <- err
+	}
+}
+
+// Close waits for the commits under way.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	for w.committing || len(w.queue) > 0 {
+		if !w.committing {
+			w.committing = true
+			w.mu.Unlock()
+			w.lead(nil)
+			w.mu.Lock()
+			continue
+		}
+		w.idle.Wait()
+	}
+	w.mu.Unlock()
 }

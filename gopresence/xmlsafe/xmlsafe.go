@@ -5,8 +5,10 @@ package xmlsafe
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/beevik/etree"
 )
@@ -53,4 +55,64 @@ func depth(e *etree.Element, d int) int {
 		}
 	}
 	return m
+}
+
+// Check verifies that b is one well-formed document within the limits and returns its root
+// element's local name, without building a tree: PUBLISH validation runs on every request.
+func Check(b []byte) (root string, err error) {
+	if len(b) == 0 {
+		return "", errors.New("empty XML body")
+	}
+	if len(b) > MaxBytes {
+		return "", fmt.Errorf("XML body of %d bytes exceeds %d", len(b), MaxBytes)
+	}
+	d := xml.NewDecoder(bytes.NewReader(b))
+	d.Strict = true
+	depth, roots := 0, 0
+	var open []xml.Name // RawToken does not match end tags: keep the stack ourselves
+	for {
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("XML body not well-formed: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				if roots++; roots > 1 {
+					return "", errors.New("XML body has more than one root element")
+				}
+				root = t.Name.Local
+			}
+			if depth++; depth > MaxDepth {
+				return "", fmt.Errorf("XML body nested deeper than %d", MaxDepth)
+			}
+			for i := range t.Attr {
+				for j := i + 1; j < len(t.Attr); j++ {
+					if t.Attr[i].Name == t.Attr[j].Name {
+						return "", fmt.Errorf("XML body repeats attribute %q", t.Attr[i].Name.Local)
+					}
+				}
+			}
+			open = append(open, t.Name)
+		case xml.EndElement:
+			if depth == 0 || open[len(open)-1] != t.Name {
+				return "", fmt.Errorf("XML body not well-formed: unexpected </%s>", t.Name.Local)
+			}
+			open = open[:len(open)-1]
+			depth--
+		case xml.Directive:
+			return "", errors.New("XML body with a DTD refused")
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return "", errors.New("XML body has text outside the root element")
+			}
+		}
+	}
+	if roots == 0 || depth != 0 {
+		return "", errors.New("XML body has no complete root element")
+	}
+	return root, nil
 }

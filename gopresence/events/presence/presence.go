@@ -25,11 +25,11 @@ func (Package) DefaultExpires() uint32 { return 3600 }
 // Validate: a PIDF body must be well-formed XML with a <presence> root (presence_xml answers 415
 // for anything libxml2 cannot parse; we also refuse DTDs and oversized or too-deep documents).
 func (Package) Validate(body []byte) error {
-	doc, err := xmlsafe.Parse(body)
+	root, err := xmlsafe.Check(body)
 	if err != nil {
 		return err
 	}
-	if root := doc.Root(); root == nil || root.Tag != "presence" {
+	if root != "presence" {
 		return errors.New("PIDF body has no <presence> root element")
 	}
 	return nil
