@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -431,5 +432,26 @@ func TestLateRequestShed(t *testing.T) {
 	m[wire.Deadline] = strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
 	if r := do(t, e, wire.TPublish, m); r.code != 200 {
 		t.Fatalf("timely request: %d", r.code)
+	}
+}
+
+func TestFanOutSplit(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	var engineSent int
+	e.SetEngineNotifier(func(b []byte) {
+		f, _ := wire.Decode(b)
+		for _, fl := range f.Fields {
+			if fl.Tag == wire.NotifyBegin {
+				engineSent++
+			}
+		}
+	})
+	etag := do(t, e, wire.TPublish, publish("", "600", pidf1)).headers["SIP-ETag"]
+	for i := 0; i < 200; i++ {
+		do(t, e, wire.TSubscribe, subscribe(fmt.Sprint("f", i), "", "600", 1))
+	}
+	r := do(t, e, wire.TPublish, publish(etag, "600", pidf2))
+	if len(r.notifs)+engineSent != 200 || engineSent == 0 || len(r.notifs) == 0 {
+		t.Fatalf("worker %d + engine %d NOTIFYs, want 200 split between them", len(r.notifs), engineSent)
 	}
 }

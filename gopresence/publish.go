@@ -93,7 +93,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 		}
 		pr.pubs = append(pr.pubs, pub)
 		a := e.publishOK(expires, etag)
-		a.notifs = e.notifyWatchers(sh, key, pr, "", sender, now)
+		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, "", sender, now))
 		return a
 	}
 
@@ -112,7 +112,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 			return e.commitFailed("publish: removing "+key.uri, err)
 		}
 		a := e.publishOK(0, etag)
-		a.notifs = e.notifyWatchers(sh, key, pr, etag, sender, now) // rendered offline
+		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, etag, sender, now)) // rendered offline
 		pr.pubs = append(pr.pubs[:idx], pr.pubs[idx+1:]...)
 		if len(pr.pubs) == 0 {
 			delete(sh.pres, key)
@@ -137,9 +137,23 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)
 	a = e.publishOK(expires, upd.ETag)
 	if len(body) > 0 { // a refresh without body changes no state: no NOTIFY (RFC 3903 §4.2)
-		a.notifs = e.notifyWatchers(sh, key, pr, "", sender, now)
+		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, "", sender, now))
 	}
 	return a
+}
+
+// fanOutSplit: above this many NOTIFYs for one change, the engine's C thread sends half of
+// them while the worker sends the rest, so a large watcher list goes out twice as fast on two
+// cores. Each dialog's NOTIFYs still carry growing CSeqs, so a watcher keeps the newest state.
+const fanOutSplit = 64
+
+func (e *Engine) fanOut(ns []notifyReq) []notifyReq {
+	if len(ns) <= fanOutSplit || e.engineNotify == nil {
+		return ns
+	}
+	half := len(ns) / 2
+	e.sendEngineNotifies(ns[half:])
+	return ns[:half]
 }
 
 // sameURI compares a subscriber's Contact with a sender URI as stock does: byte-equal, or
