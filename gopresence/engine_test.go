@@ -280,7 +280,7 @@ func TestSubscribeErrors(t *testing.T) {
 		{"two Expires", func(m map[wire.Tag]string) { m[wire.Duplicate] = "Expires" }, 400},
 	}
 	for _, c := range cases {
-		m := subscribe("e-"+c.name, "", "120", 1)
+		m := subscribe("e-"+strings.ReplaceAll(c.name, " ", "-"), "", "120", 1)
 		c.mod(m)
 		r := do(t, e, wire.TSubscribe, m)
 		if r.code != c.code {

@@ -40,7 +40,26 @@ func tooLong(f *wire.Frame, what string) *answer {
 			return badRequest(what + ": " + m.name + " longer than " + strconv.Itoa(m.n) + " bytes")
 		}
 	}
+	// Call-ID and tags are echoed into NOTIFYs: RFC 3261 words, no spaces or controls
+	for _, m := range []struct {
+		tag  wire.Tag
+		name string
+	}{{wire.CallID, "Call-ID"}, {wire.FromTag, "From tag"}, {wire.ToTag, "To tag"}} {
+		if v, ok := f.Get(m.tag); ok && !isWord(v) {
+			return badRequest(what + ": malformed " + m.name)
+		}
+	}
 	return nil
+}
+
+// isWord: RFC 3261 word characters (callid = word ["@" word]; tags are tokens, a subset).
+func isWord(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
 }
 
 // deadline is when the worker stops waiting for this request (zero: no limit).
