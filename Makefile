@@ -43,7 +43,7 @@ $(MODDIR)/presence.so: $(BUILD)/.deps $(CFILES)
 
 run: build
 	@mkdir -p $(RUNDIR)
-	kamailio -f kamailio-cfg/kamailio.cfg -DD -E -L $(MODDIR):$(STOCKMOD) \
+	kamailio -f kamailio-cfg/kamailio.cfg -DD -E -m 256 -L $(MODDIR):$(STOCKMOD) \
 		-Y $(RUNDIR) -w $(RUNDIR) -P $(RUNDIR)/kamailio.pid \
 		-A 'DBURL="sqlite://$(RUNDIR)/presence.db"' -A 'CTLSOCK="unix:$(RUNDIR)/kamailio_ctl"'
 
