@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"unique"
 
@@ -67,8 +68,23 @@ func (s *subscription) dialog() db.DialogKey {
 func (s *subscription) pkg() events.Package { return lookupPackage(s.key.event) }
 
 // intern shares the bytes of strings that repeat across many subscriptions (domains, event
-// names, sockets, user agents), so held state costs little per subscription.
-func intern(s string) string { return unique.Make(s).Value() }
+// names, sockets, user agents): few distinct values, so the table is kept for the process's
+// life. Per-presentity strings (URIs, users) go through internWeak, whose entries the GC may
+// drop once unused.
+var internTable sync.Map
+
+func intern(s string) string {
+	if len(s) == 0 || len(s) > 256 {
+		return s
+	}
+	if v, ok := internTable.Load(s); ok {
+		return v.(string)
+	}
+	v, _ := internTable.LoadOrStore(s, strings.Clone(s))
+	return v.(string)
+}
+
+func internWeak(s string) string { return unique.Make(s).Value() }
 
 // shard owns the presentities and subscriptions of the keys that hash to it. Its lock is held
 // from reading state to the commit of the change, so per presentity, requests are applied in

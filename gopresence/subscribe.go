@@ -160,9 +160,9 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 func newSubscription(w db.Watcher, event string) *subscription {
 	w.Event = intern(event)
 	w.WatcherDomain, w.ToDomain, w.FromDomain = intern(w.WatcherDomain), intern(w.ToDomain), intern(w.FromDomain)
-	w.ToUser, w.SocketInfo, w.LocalContact = intern(w.ToUser), intern(w.SocketInfo), intern(w.LocalContact)
+	w.SocketInfo, w.LocalContact = intern(w.SocketInfo), intern(w.LocalContact)
 	w.UserAgent, w.EventID, w.Reason = intern(w.UserAgent), intern(w.EventID), intern(w.Reason)
-	w.PresentityURI = intern(w.PresentityURI)
+	w.ToUser, w.PresentityURI = internWeak(w.ToUser), internWeak(w.PresentityURI)
 	return &subscription{Watcher: w, key: presentityKey{uri: w.PresentityURI, event: w.Event}}
 }
 
