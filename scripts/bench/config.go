@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything a run can change, from BENCH_* environment variables (see the
+// "How to run" text in docs.go).
+type config struct {
+	quick    bool
+	targets  []string
+	sections map[string]bool
+
+	children []int
+	rates    []int
+	stepSec  int
+	refine   bool
+	retry    bool
+	cpuRate  int
+	cpuSec   int
+
+	fanout         []int
+	fanoutChildren int
+	fanoutSubRate  int
+	fanoutPerSipp  int
+
+	heldPres, heldSubs int
+	heldChildren       int
+	heldRate           int
+	heldWindow         int
+
+	shmMB, pkgMB int
+	debug        int
+	nice         int
+	stockWAL     bool
+	extraParams  []string
+	startTimeout time.Duration
+
+	repo, modDir, scenDir string
+	work                  string
+	keep                  bool
+	sippTrace             bool
+	doc                   string
+	benchtime             string
+}
+
+var conf config
+
+func envStr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	v := envStr(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+	if err != nil {
+		fatalf("%s=%q: not an integer", name, v)
+	}
+	return n
+}
+
+func envInts(name, def string) []int {
+	var out []int
+	for _, f := range strings.Split(envStr(name, def), ",") {
+		f = strings.TrimSpace(strings.ReplaceAll(f, "_", ""))
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			fatalf("%s: %q is not a positive integer", name, f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func loadConfig() {
+	c := &conf
+	c.quick = envStr("BENCH_QUICK", "0") == "1"
+	q := func(full, quick string) string {
+		if c.quick {
+			return quick
+		}
+		return full
+	}
+	c.targets = strings.Split(envStr("BENCH_TARGETS", "stock,ours"), ",")
+	for _, t := range c.targets {
+		if t != "stock" && t != "ours" {
+			fatalf("BENCH_TARGETS: unknown target %q (stock, ours)", t)
+		}
+	}
+	c.sections = map[string]bool{}
+	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,held,gobench"), ",") {
+		switch s {
+		case "rate", "cpu", "fanout", "held", "gobench":
+			c.sections[s] = true
+		default:
+			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, held, gobench)", s)
+		}
+	}
+	c.children = envInts("BENCH_CHILDREN", "1,4")
+	c.rates = envInts("BENCH_RATES", "10,25,50,100,200,400,800,1600,3200,6400")
+	c.stepSec = envInt("BENCH_STEP_SECONDS", atoi(q("10", "5")))
+	c.refine = envStr("BENCH_REFINE", "1") == "1"
+	c.retry = envStr("BENCH_RETRY", "1") == "1"
+	c.cpuRate = envInt("BENCH_CPU_RATE", 100)
+	c.cpuSec = envInt("BENCH_CPU_SECONDS", atoi(q("20", "10")))
+	c.fanout = envInts("BENCH_FANOUT", q("1000,10000", "500,5000"))
+	c.fanoutChildren = envInt("BENCH_FANOUT_CHILDREN", 1)
+	c.fanoutSubRate = envInt("BENCH_FANOUT_SUB_RATE", 250)
+	c.fanoutPerSipp = envInt("BENCH_FANOUT_PER_SIPP", 2500)
+	c.heldPres = envInt("BENCH_HELD_PRESENTITIES", atoi(q("100000", "5000")))
+	c.heldSubs = envInt("BENCH_HELD_SUBSCRIPTIONS", atoi(q("100000", "5000")))
+	c.heldChildren = envInt("BENCH_HELD_CHILDREN", 1)
+	c.heldRate = envInt("BENCH_HELD_RATE", 2000)
+	c.heldWindow = envInt("BENCH_HELD_WINDOW", 20)
+	c.shmMB = envInt("BENCH_SHM_MB", 1024)
+	c.pkgMB = envInt("BENCH_PKG_MB", 32)
+	c.debug = envInt("BENCH_DEBUG", 1)
+	c.nice = envInt("BENCH_NICE", 0)
+	c.stockWAL = envStr("BENCH_STOCK_WAL", "1") == "1"
+	if p := envStr("BENCH_PRESENCE_PARAMS", ""); p != "" {
+		// name=value;name=value → modparam("presence", "name", value) for both targets
+		for _, kv := range strings.Split(p, ";") {
+			name, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				fatalf("BENCH_PRESENCE_PARAMS: %q is not name=value", kv)
+			}
+			if _, err := strconv.Atoi(v); err != nil {
+				v = strconv.Quote(v)
+			}
+			c.extraParams = append(c.extraParams, fmt.Sprintf("modparam(\"presence\", %q, %s)", name, v))
+		}
+	}
+	c.startTimeout = time.Duration(envInt("BENCH_START_TIMEOUT", 30)) * time.Second
+	c.repo = mustAbs(envStr("BENCH_REPO", "."))
+	c.modDir = mustAbs(envStr("BENCH_MODULE_DIR", c.repo+"/build/modules"))
+	c.scenDir = c.repo + "/scripts/bench/scenarios"
+	c.work = envStr("BENCH_WORKDIR", "")
+	c.keep = envStr("BENCH_KEEP", "0") == "1"
+	c.sippTrace = envStr("BENCH_SIPP_TRACE", "0") == "1"
+	c.doc = envStr("BENCH_DOC", c.repo+"/docs/performance.md")
+	c.benchtime = envStr("BENCH_GO_BENCHTIME", "")
+	if _, err := os.Stat(c.scenDir + "/publish_cycle.xml"); err != nil {
+		fatalf("scenarios not found in %s (run from the repository root, or set BENCH_REPO)", c.scenDir)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	killAllGroups()
+	os.Exit(2)
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ---------------------------------------------------------------- 3: held state
+
+func heldSection() {
+	P, S, c := conf.heldPres, conf.heldSubs, conf.heldChildren
+	label := fmt.Sprintf("held state (%d presentities, %d subscriptions, children=%d)", P, S, c)
+	idle := b.add("Kamailio just started, empty DB: VmRSS sum of all processes (MiB)", "lower")
+	load := b.add(label+": time to load it over SIP (s)", "lower")
+	rss := b.add(label+": VmRSS sum of all processes (MiB)", "lower")
+	big := b.add(label+": VmRSS of the biggest process (MiB)", "lower")
+	pss := b.add(label+": PSS sum (MiB; shared pages counted once)", "lower")
+	stop := b.add("restart with that state: SIGTERM → every process exited (s)", "lower")
+	opt := b.add("restart: start → first OPTIONS answered 200 (s)", "lower")
+	ref := b.add("restart: start → in-dialog refresh of a held subscription answered 200 (s)", "lower")
+	for _, t := range targets() {
+		heldRun(t, P, S, c, map[string]*row{"idle": idle, "load": load, "rss": rss, "big": big, "pss": pss,
+			"stop": stop, "opt": opt, "ref": ref})
+	}
+	for _, r := range []*row{idle, load, rss, big, pss, stop, opt, ref} {
+		brokenCells(r)
+	}
+}
+
+func mib(kb int64) val { return num(float64(kb)/1024, "%.0f") }
+
+func heldRun(target string, P, S, children int, rows map[string]*row) {
+	logf("held: %s, %d presentities, %d subscriptions", target, P, S)
+	dir := filepath.Join(conf.work, "held", target)
+	k := startTarget(target, children, dir)
+	if k == nil {
+		return
+	}
+	defer k.stop()
+	set := func(name string, v val) { rows[name].cells[target] = v }
+	failAll := func(why string) {
+		for _, name := range []string{"load", "rss", "big", "pss", "stop", "opt", "ref"} {
+			if _, ok := rows[name].cells[target]; !ok {
+				set(name, textVal(why))
+			}
+		}
+	}
+	time.Sleep(time.Second)
+	m0 := groupMem(k.pgid())
+	set("idle", mib(m0.rssSum))
+	logOff := k.logSize()
+
+	t0 := time.Now()
+	loadTimeout := func(calls int) time.Duration {
+		return time.Duration(calls/50+120) * time.Second // at least 50 calls/s, or the run is pointless
+	}
+	p, err := startSipp(k, sippOpts{scenario: "held_publish", calls: P, rate: float64(conf.heldRate),
+		limit: conf.heldWindow, timeout: loadTimeout(P), tag: "publish"})
+	if err != nil {
+		b.note("%s, held: %v", target, err)
+		failAll("failed")
+		return
+	}
+	p.wait(loadTimeout(P) + time.Minute)
+	pst := p.stats()
+	logf("  %-5s %d/%d PUBLISHes answered 200 in %.1f s", target, pst.success, P, p.elapsed().Seconds())
+	if pst.success < P {
+		b.note("%s, held: %d of %d PUBLISHes failed; SIPp: %s; %s", target, P-pst.success, P,
+			strings.Join(p.errorExcerpt(3), " | "), kamLog(k, logOff))
+	}
+	inf := filepath.Join(dir, "subscriptions.csv")
+	if err := writeInjection(inf, P, S); err != nil {
+		b.note("%s, held: %v", target, err)
+		failAll("failed")
+		return
+	}
+	logOff = k.logSize()
+	s, err := startSipp(k, sippOpts{scenario: "held_subscribe", calls: S, rate: float64(conf.heldRate),
+		limit: conf.heldWindow, timeout: loadTimeout(S), inf: inf, tag: "subscribe"})
+	if err != nil {
+		b.note("%s, held: %v", target, err)
+		failAll("failed")
+		return
+	}
+	s.wait(loadTimeout(S) + time.Minute)
+	sst := s.stats()
+	logf("  %-5s %d/%d subscriptions (SUBSCRIBE 200, NOTIFY answered) in %.1f s", target, sst.success, S, s.elapsed().Seconds())
+	if sst.success < S {
+		b.note("%s, held: %d of %d subscriptions failed; SIPp: %s; %s", target, S-sst.success, S,
+			strings.Join(s.errorExcerpt(3), " | "), kamLog(k, logOff))
+	}
+	loadTime := time.Since(t0)
+	lv := num(loadTime.Seconds(), "%.0f")
+	if pst.success < P || sst.success < S {
+		lv.txt += fmt.Sprintf(" (%d+%d held)", pst.success, sst.success)
+	}
+	set("load", lv)
+
+	// the probe: a subscription of our own, to refresh after the restart
+	c, err := newSIPClient(k.port)
+	if err != nil {
+		b.note("%s, held: %v", target, err)
+		failAll("failed")
+		return
+	}
+	defer c.close()
+	d, resp, err := c.subscribe("sip:h1@127.0.0.1", 3600, 10*time.Second)
+	if err != nil {
+		b.note("%s, held: the probe SUBSCRIBE failed: %v (%d %s)", target, err, resp.code, resp.reason)
+		failAll("failed")
+		return
+	}
+	time.Sleep(3 * time.Second)
+	m1 := groupMem(k.pgid())
+	logf("  %-5s %d processes: VmRSS sum %d MiB, biggest %d MiB, PSS sum %d MiB", target, m1.procs,
+		m1.rssSum/1024, m1.rssMax/1024, m1.pssSum/1024)
+	set("rss", mib(m1.rssSum))
+	set("big", mib(m1.rssMax))
+	set("pss", mib(m1.pssSum))
+
+	// restart: SIGTERM, start again on the same cfg and DB
+	logOff = k.logSize()
+	stopDur, err := k.term(5 * time.Minute)
+	sv := num(stopDur.Seconds(), "%.2f")
+	if err != nil {
+		b.note("%s, held: %v", target, err)
+		sv.txt += " (killed)"
+	}
+	set("stop", sv)
+	if code := k.cmd.ProcessState.ExitCode(); code != 0 {
+		b.note("%s, held: Kamailio exited with %v after SIGTERM; %s", target, k.cmd.ProcessState,
+			kamLog(k, logOff))
+	}
+	logf("  %-5s stopped in %.2f s; starting again", target, stopDur.Seconds())
+	logOff = k.logSize()
+	if err := k.launch(); err != nil {
+		b.note("%s, held: restart: %v", target, err)
+		failAll("failed")
+		return
+	}
+	start := k.started
+	if _, err := k.waitReady(5 * time.Minute); err != nil {
+		b.note("%s, held: restart: %v", target, k.startError(err))
+		failAll("no answer")
+		return
+	}
+	optDur := time.Since(start)
+	set("opt", num(optDur.Seconds(), "%.2f"))
+	var codes []string
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		m, err := c.refresh(d, 3600, 3*time.Second)
+		if err == nil && m.code == 200 {
+			break
+		}
+		what := "no answer"
+		if err == nil {
+			what = fmt.Sprintf("%d %s", m.code, m.reason)
+		}
+		if len(codes) == 0 || codes[len(codes)-1] != what {
+			codes = append(codes, what)
+		}
+		if time.Now().After(deadline) {
+			b.note("%s, held: the in-dialog refresh after the restart never got 200 (%s); %s",
+				target, strings.Join(codes, ", "), kamLog(k, logOff))
+			set("ref", textVal("never"))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	refDur := time.Since(start)
+	set("ref", num(refDur.Seconds(), "%.2f"))
+	logf("  %-5s OPTIONS 200 after %.2f s, refresh 200 after %.2f s", target, optDur.Seconds(), refDur.Seconds())
+	if len(codes) > 0 {
+		b.note("%s, held: before its 200 the refresh after the restart got: %s", target, strings.Join(codes, ", "))
+	}
+	if lines := k.errorLines(logOff, 4); len(lines) > 0 {
+		b.note("%s, held: Kamailio logged during the restart:\n%s", target, strings.Join(lines, "\n"))
+	}
+}
+
+// writeInjection writes SIPp's injection file: subscription i watches presentity h<i mod P + 1>.
+func writeInjection(path string, P, S int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "SEQUENTIAL")
+	for i := 0; i < S; i++ {
+		fmt.Fprintf(w, "h%d;\n", i%P+1)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ---------------------------------------------------------------- 4: the engine's Go benchmarks
+
+func goBenchSection() {
+	args := []string{"test", "-tags", "libsqlite3", "-run", "XXX", "-bench", "."}
+	if conf.benchtime != "" {
+		args = append(args, "-benchtime", conf.benchtime)
+	}
+	args = append(args, "./gopresence/")
+	logf("gobench: go %s", strings.Join(args, " "))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = conf.repo
+	cmd.Env = append(os.Environ(), "PATH=/usr/local/go/bin:"+os.Getenv("PATH"), "CGO_ENABLED=1")
+	out, err := cmd.CombinedOutput()
+	goBenchCmd = "go " + strings.Join(args, " ")
+	found := false
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "Benchmark") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		found = true
+		goBenchLines = append(goBenchLines, line)
+		r := b.add("engine (go test -bench): "+f[0], "lower")
+		r.cells["stock"] = textVal("—")
+		r.cells["ours"] = textVal(strings.Join(f[2:], " "))
+		fmt.Println("  " + line)
+	}
+	if err != nil || !found {
+		b.note("go test -bench failed (%v):\n%s", err, lastLines(string(out), 15))
+	}
+}
+
+var (
+	goBenchCmd   string
+	goBenchLines []string
+)
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
