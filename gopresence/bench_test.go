@@ -9,30 +9,41 @@ import (
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
-func frameOf(typ wire.Type, m map[wire.Tag]string) *wire.Frame {
+func frameOf(typ wire.Type, m map[wire.Tag]string) *testFrame {
 	b := wire.NewBuilder(typ, 1)
 	for tag, v := range m {
 		b.AddStr(tag, v)
 	}
-	f, _ := wire.Decode(b.Bytes())
-	return f
+	raw := b.Bytes()
+	f, _ := wire.Decode(raw)
+	return &testFrame{Frame: f, raw: raw}
 }
+
+func frameOfF(typ wire.Type, m map[wire.Tag]string) *wire.Frame { return frameOf(typ, m).Frame }
+
+// testFrame keeps a decoded frame's bytes, to send it over a socket.
+type testFrame struct {
+	*wire.Frame
+	raw []byte
+}
+
+func (f *testFrame) rawForTest() []byte { return f.raw }
 
 // BenchmarkPublishModify: one PUBLISH modify (validate, store with group commit, NOTIFY to one watcher).
 func BenchmarkPublishModify(b *testing.B) {
 	e, _ := newTestEngine(b, "", "")
 	e.log = nil
-	out, _ := wire.Decode(e.Handle(frameOf(wire.TPublish, publish("", "3600", pidf1))))
+	out, _ := wire.Decode(e.Handle(frameOfF(wire.TPublish, publish("", "3600", pidf1))))
 	etag := ""
 	for _, l := range splitHeaders(out.Str(wire.Headers)) {
 		if l[0] == "SIP-ETag" {
 			etag = l[1]
 		}
 	}
-	e.Handle(frameOf(wire.TSubscribe, subscribe("w", "", "3600", 1)))
+	e.Handle(frameOfF(wire.TSubscribe, subscribe("w", "", "3600", 1)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out, _ := wire.Decode(e.Handle(frameOf(wire.TPublish, publish(etag, "3600", pidf2))))
+		out, _ := wire.Decode(e.Handle(frameOfF(wire.TPublish, publish(etag, "3600", pidf2))))
 		for _, l := range splitHeaders(out.Str(wire.Headers)) {
 			if l[0] == "SIP-ETag" {
 				etag = l[1]
@@ -81,9 +92,9 @@ func BenchmarkAggregate(b *testing.B) {
 func BenchmarkFindWatchers(b *testing.B) {
 	e, _ := newTestEngine(b, "", "")
 	e.log = nil
-	e.Handle(frameOf(wire.TPublish, publish("", "3600", pidf1)))
+	e.Handle(frameOfF(wire.TPublish, publish("", "3600", pidf1)))
 	for i := 0; i < 1000; i++ {
-		e.Handle(frameOf(wire.TSubscribe, subscribe(fmt.Sprint("w", i), "", "3600", 1)))
+		e.Handle(frameOfF(wire.TSubscribe, subscribe(fmt.Sprint("w", i), "", "3600", 1)))
 	}
 	key := presentityKey{uri: "sip:alice@ex.com", event: "presence"}
 	sh := e.shards.of(key)

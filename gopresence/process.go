@@ -78,22 +78,25 @@ func StartProcess(text string, fd int) error {
 	if cfg.SocketPath == "" {
 		return fail(errors.New("no socket path"))
 	}
-	e, err := New(cfg, out)
-	if err != nil {
-		return fail(err)
-	}
-	e.SetEngineNotifier(out.notify)
-	// a stale socket from a previous run would make Listen fail
+	// Listen first: while a large state loads, workers get 503 + Retry-After, not a timeout.
+	// A stale socket from a previous run would make Listen fail.
 	os.Remove(cfg.SocketPath)
 	os.MkdirAll(filepath.Dir(cfg.SocketPath), 0o755)
 	ln, err := net.Listen("unix", cfg.SocketPath)
 	if err != nil {
-		e.Close()
 		return fail(err)
 	}
 	os.Chmod(cfg.SocketPath, 0o600)
-	procEngine, procServer = e, NewServer(e, ln)
-	go procServer.Serve()
+	srv := NewServer(nil, ln, out)
+	go srv.Serve()
+	e, err := New(cfg, out)
+	if err != nil {
+		srv.Close()
+		return fail(err)
+	}
+	e.SetEngineNotifier(out.notify)
+	srv.SetEngine(e)
+	procEngine, procServer = e, srv
 	e.StartTimers()
 	return nil
 }

@@ -3,25 +3,56 @@ package gopresence
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
 // Server serves worker connections on the engine's unix socket: each connection carries one
 // request at a time (a Kamailio worker is single-threaded), so one goroutine per connection.
+// Until the engine has restored its state, requests are answered 503 with Retry-After
+// (RFC 3261 §21.5.4), not left to time out: with a large state the restore takes seconds.
 type Server struct {
-	e     *Engine
-	ln    net.Listener
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	engine atomic.Pointer[Engine] // nil while the engine is loading
+	log    Logger
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
 }
 
-// NewServer wraps a listener.
-func NewServer(e *Engine, ln net.Listener) *Server {
-	return &Server{e: e, ln: ln, conns: map[net.Conn]struct{}{}}
+// NewServer wraps a listener; e may be nil until SetEngine.
+func NewServer(e *Engine, ln net.Listener, log Logger) *Server {
+	s := &Server{log: log, ln: ln, conns: map[net.Conn]struct{}{}}
+	if e != nil {
+		s.engine.Store(e)
+	}
+	return s
+}
+
+// SetEngine makes a loaded engine serve requests.
+func (s *Server) SetEngine(e *Engine) { s.engine.Store(e) }
+
+func (s *Server) logf(level, format string, args ...any) {
+	if s.log != nil {
+		s.log.Log(level, fmt.Sprintf(format, args...))
+	}
+}
+
+// handle answers one frame: by the engine, or 503 while it loads.
+func (s *Server) handle(f *wire.Frame) []byte {
+	if e := s.engine.Load(); e != nil {
+		return e.Handle(f)
+	}
+	if f.Type == wire.TNotifyResult {
+		return nil
+	}
+	a := reply(503, "Service Unavailable", "presence engine still loading its state")
+	a.header("Retry-After", "5")
+	return a.encode(f.ID)
 }
 
 // Serve accepts until Close.
@@ -32,7 +63,7 @@ func (s *Server) Serve() {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.e.logf("err", "accept: %v", err)
+			s.logf("err", "accept: %v", err)
 			continue
 		}
 		s.mu.Lock()
@@ -45,7 +76,7 @@ func (s *Server) Serve() {
 func (s *Server) serveConn(c net.Conn) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.e.logf("crit", "BUG: panic on a worker connection: %v", r)
+			s.logf("crit", "BUG: panic on a worker connection: %v", r)
 		}
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -58,11 +89,11 @@ func (s *Server) serveConn(c net.Conn) {
 		f, err := wire.Read(r)
 		if err != nil {
 			if err != io.EOF && !errors.Is(err, net.ErrClosed) {
-				s.e.logf("err", "worker connection: %v (closing it)", err)
+				s.logf("err", "worker connection: %v (closing it)", err)
 			}
 			return
 		}
-		if out := s.e.Handle(f); out != nil {
+		if out := s.handle(f); out != nil {
 			if _, err := w.Write(out); err != nil {
 				return
 			}
