@@ -34,6 +34,7 @@ type config struct {
 	heldWindow         int
 
 	shmMB, pkgMB int
+	heldPkgMB    int
 	debug        int
 	nice         int
 	stockWAL     bool
@@ -127,6 +128,7 @@ func loadConfig() {
 	c.heldWindow = envInt("BENCH_HELD_WINDOW", 20)
 	c.shmMB = envInt("BENCH_SHM_MB", 1024)
 	c.pkgMB = envInt("BENCH_PKG_MB", 32)
+	c.heldPkgMB = envInt("BENCH_HELD_PKG_MB", 512)
 	c.debug = envInt("BENCH_DEBUG", 1)
 	c.nice = envInt("BENCH_NICE", 0)
 	c.stockWAL = envStr("BENCH_STOCK_WAL", "1") == "1"

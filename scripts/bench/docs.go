@@ -141,6 +141,8 @@ const howTo = "## How to run\n\n" +
 	"    make bench                  # full run: builds the module first; see the durations above\n" +
 	"    BENCH_QUICK=1 make bench    # quick run: 5 s steps, 10 s CPU runs, 500/5,000 watchers, 5,000 held\n" +
 	"    scripts/bench/run           # the same without make's build step (needs build/modules/*.so)\n\n" +
+	"On 2 cores a quick run takes about 11 minutes, a full run about 25 (rate search 13, CPU 3,\n" +
+	"fan-out 3, held state 6).\n\n" +
 	"Needs kamailio 5.6.3 with kamailio-sqlite-modules and kamailio-presence-modules, sipp, sqlite3\n" +
 	"(`scripts/deps.sh`) and Go at /usr/local/go. Everything runs on 127.0.0.1 only, each Kamailio\n" +
 	"on a free UDP port with its own work directory under $TMPDIR (removed at the end unless a\n" +
@@ -164,7 +166,7 @@ const howTo = "## How to run\n\n" +
 	"| `BENCH_FANOUT_CHILDREN`, `BENCH_FANOUT_SUB_RATE`, `BENCH_FANOUT_PER_SIPP` | fan-out Kamailio children [1: with more, stock fails SUBSCRIBEs with `database is locked`], SUBSCRIBEs/s while setting up [250], watchers per SIPp process (one UDP port each) [2500] |\n" +
 	"| `BENCH_HELD_PRESENTITIES`, `BENCH_HELD_SUBSCRIPTIONS` | held state [100000 / 5000 each] |\n" +
 	"| `BENCH_HELD_CHILDREN`, `BENCH_HELD_RATE`, `BENCH_HELD_WINDOW` | held-state Kamailio children [1: with more, stock fails PUBLISHes with `database is locked`], loading: at most calls/s [2000] and calls in flight [20] |\n" +
-	"| `BENCH_SHM_MB`, `BENCH_PKG_MB` | Kamailio `-m` [1024] and `-M` [32] |\n" +
+	"| `BENCH_SHM_MB`, `BENCH_PKG_MB`, `BENCH_HELD_PKG_MB` | Kamailio `-m` [1024] and `-M` [32; held state 512: stock reads every active_watchers row into private memory at start, and with 100,000 rows and -M 32 it does not start] |\n" +
 	"| `BENCH_DEBUG` | Kamailio `debug` [1] |\n" +
 	"| `BENCH_NICE` | run Kamailio and SIPp under `nice -n` this (e.g. -10, as root) so that other work on a shared machine disturbs them less [0: not at all] |\n" +
 	"| `BENCH_STOCK_WAL` | `1`: stock's DB in WAL mode, as the integration tests use it [1] |\n" +
@@ -180,7 +182,7 @@ const howTo = "## How to run\n\n" +
 	"Both targets run Kamailio 5.6.3 from the same cfg template (`scripts/bench/kamailio.cfg.tmpl`,\n" +
 	"modelled on `kamailio-cfg/kamailio.cfg`: maxfwd, sanity, PUBLISH → `handle_publish()`,\n" +
 	"SUBSCRIBE → `t_newtran(); handle_subscribe()`, NOTIFY replies through tm, OPTIONS → 200;\n" +
-	"`debug=1`, UDP on 127.0.0.1 only, `-m 1024 -M 32`, `clean_period` and `db_update_period` 30,\n" +
+	"`debug=1`, UDP on 127.0.0.1 only, `-m 1024 -M 32` (`-M 512` for the held state), `clean_period` and `db_update_period` 30,\n" +
 	"`max_expires` 3600, module defaults otherwise). Only the module lines differ: **stock** loads\n" +
 	"Debian's `presence.so` + `presence_xml.so` (`force_active=1`) + `db_sqlite.so`, its SQLite\n" +
 	"tables created first from `/usr/share/kamailio/db_sqlite/{standard,presence}-create.sql`\n" +

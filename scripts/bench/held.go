@@ -38,7 +38,7 @@ func mib(kb int64) val { return num(float64(kb)/1024, "%.0f") }
 func heldRun(target string, P, S, children int, rows map[string]*row) {
 	logf("held: %s, %d presentities, %d subscriptions", target, P, S)
 	dir := filepath.Join(conf.work, "held", target)
-	k := startTarget(target, children, dir)
+	k := startTargetWith(target, children, dir, conf.heldPkgMB)
 	if k == nil {
 		return
 	}
@@ -147,7 +147,12 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	start := k.started
 	if _, err := k.waitReady(5 * time.Minute); err != nil {
 		b.note("%s, held: restart: %v", target, k.startError(err))
-		failAll("no answer")
+		select {
+		case <-k.exited:
+			failAll("did not restart")
+		default:
+			failAll("no answer")
+		}
 		return
 	}
 	optDur := time.Since(start)

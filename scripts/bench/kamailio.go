@@ -34,6 +34,7 @@ type kamailio struct {
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	started  time.Time
+	pkgMB    int // -M: private memory per process
 }
 
 // newKamailio prepares dir (a fresh one) for target: the cfg and, for stock, the DB with
@@ -49,7 +50,7 @@ func newKamailio(target string, children int, dir string) (*kamailio, error) {
 	}
 	k := &kamailio{target: target, children: children, dir: dir, port: port,
 		cfg: filepath.Join(dir, "kamailio.cfg"), db: filepath.Join(dir, "presence.db"),
-		logPath: filepath.Join(dir, "kamailio.log")}
+		logPath: filepath.Join(dir, "kamailio.log"), pkgMB: conf.pkgMB}
 	if target == "stock" {
 		args := []string{".read " + schemaDir + "/standard-create.sql", ".read " + schemaDir + "/presence-create.sql"}
 		if conf.stockWAL {
@@ -117,7 +118,7 @@ func (k *kamailio) launch() error {
 	}
 	k.exited = make(chan struct{})
 	k.cmd = niceCommand("kamailio", "-f", k.cfg, "-DD", "-E",
-		"-m", fmt.Sprint(conf.shmMB), "-M", fmt.Sprint(conf.pkgMB),
+		"-m", fmt.Sprint(conf.shmMB), "-M", fmt.Sprint(k.pkgMB),
 		"-w", k.dir, "-Y", k.dir, "-P", filepath.Join(k.dir, "kamailio.pid"))
 	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
 	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -213,8 +213,14 @@ func targets() []string {
 // startTarget starts a fresh Kamailio; a target that fails to start is reported once, clearly,
 // and skipped for the rest of the run.
 func startTarget(target string, children int, dir string) *kamailio {
+	return startTargetWith(target, children, dir, conf.pkgMB)
+}
+
+// startTargetWith is startTarget with Kamailio's private memory (-M) set to pkgMB.
+func startTargetWith(target string, children int, dir string, pkgMB int) *kamailio {
 	k, err := newKamailio(target, children, dir)
 	if err == nil {
+		k.pkgMB = pkgMB
 		err = k.start()
 	}
 	if err != nil {
