@@ -116,8 +116,10 @@ func streamConnection(socket, source, recordRoute string) string {
 		return ""
 	}
 	switch proto {
-	case "tcp", "tls", "ws", "wss":
-		return "sip:" + source + ";transport=" + map[string]string{"tcp": "tcp", "tls": "tls", "ws": "ws", "wss": "ws"}[proto]
+	case "tcp", "tls", "ws":
+		return "sip:" + source + ";transport=" + proto
+	case "wss":
+		return "sip:" + source + ";transport=ws" // as stock's contact: WS and WSS both "ws"
 	}
 	return ""
 }
