@@ -5,7 +5,9 @@ package gopresence
 
 import (
 	"bufio"
+
 	"fmt"
+	"github.com/gopresence/gopresence/db"
 	"strconv"
 	"strings"
 )
@@ -116,6 +118,11 @@ func (c *Config) set(name, val string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown engine parameter %q", name)
+}
+
+// tables are the table names for the storage layer.
+func (c *Config) tables() db.Tables {
+	return db.Tables{Presentity: c.PresentityTable, ActiveWatchers: c.ActiveWatchersTable, Watchers: c.WatchersTable}
 }
 
 // Normalize applies stock's corrections for out-of-range values (presence.c mod_init) and

@@ -51,8 +51,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	if err := cfg.Normalize(); err != nil {
 		return nil, err
 	}
-	st, err := db.Open(cfg.DBURL, db.Tables{Presentity: cfg.PresentityTable,
-		ActiveWatchers: cfg.ActiveWatchersTable, Watchers: cfg.WatchersTable})
+	st, err := db.Open(cfg.DBURL, cfg.tables())
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +79,7 @@ func Validate(cfg Config) error {
 	if err := cfg.Normalize(); err != nil {
 		return err
 	}
-	st, err := db.Open(cfg.DBURL, db.Tables{Presentity: cfg.PresentityTable,
-		ActiveWatchers: cfg.ActiveWatchersTable, Watchers: cfg.WatchersTable})
+	st, err := db.Open(cfg.DBURL, cfg.tables())
 	if err != nil {
 		return err
 	}

@@ -94,34 +94,33 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 // contactWithTransport appends ;transport= for stream transports when the contact lacks it,
 // as stock does for NOTIFY and SUBSCRIBE replies (so the subscriber reuses the connection).
 func contactWithTransport(contact, socket string) string {
-	if strings.Contains(contact, ";transport=") {
-		return contact
-	}
-	proto, _, _ := strings.Cut(socket, ":")
-	switch strings.ToLower(proto) {
-	case "tcp", "tls", "sctp":
-		return contact + ";transport=" + strings.ToLower(proto)
-	case "ws", "wss":
-		return contact + ";transport=ws"
+	if t := transportOf(socket); t != "" && !strings.Contains(contact, ";transport=") {
+		return contact + ";transport=" + t
 	}
 	return contact
+}
+
+// transportOf is the ;transport= value for a Kamailio socket string "proto:host:port": none for
+// UDP, and WS and WSS both "ws" as stock writes it (utils_func.h).
+func transportOf(socket string) string {
+	proto, _, _ := strings.Cut(socket, ":")
+	switch proto = strings.ToLower(proto); proto {
+	case "tcp", "tls", "sctp":
+		return proto
+	case "ws", "wss":
+		return "ws"
+	}
+	return ""
 }
 
 // streamConnection names the connection a SUBSCRIBE came in on, when NOTIFYs should reuse it:
 // a stream transport and no proxy in between (with Record-Route, the route set leads back).
 func streamConnection(socket, source, recordRoute string) string {
-	proto, _, _ := strings.Cut(socket, ":")
-	proto = strings.ToLower(proto)
-	if recordRoute != "" || source == "" || strings.ContainsAny(source, "\r\n;<> ") {
+	t := transportOf(socket)
+	if t == "" || t == "sctp" || recordRoute != "" || source == "" || strings.ContainsAny(source, "\r\n;<> ") {
 		return ""
 	}
-	switch proto {
-	case "tcp", "tls", "ws":
-		return "sip:" + source + ";transport=" + proto
-	case "wss":
-		return "sip:" + source + ";transport=ws" // as stock's contact: WS and WSS both "ws"
-	}
-	return ""
+	return "sip:" + source + ";transport=" + t
 }
 
 // localContact is the Contact of our SUBSCRIBE replies and NOTIFYs: server_address, or the
@@ -130,7 +129,7 @@ func (e *Engine) localContact(advertised string) string {
 	if e.cfg.ServerAddress != "" {
 		return e.cfg.ServerAddress
 	}
-	proto, hostport, ok := strings.Cut(advertised, ":")
+	_, hostport, ok := strings.Cut(advertised, ":")
 	if !ok {
 		return "sip:127.0.0.1"
 	}
@@ -145,11 +144,5 @@ func (e *Engine) localContact(advertised string) string {
 	if port != "" {
 		c += ":" + port
 	}
-	switch strings.ToLower(proto) {
-	case "tcp", "tls", "sctp":
-		c += ";transport=" + strings.ToLower(proto)
-	case "ws", "wss":
-		c += ";transport=ws"
-	}
-	return c
+	return contactWithTransport(c, advertised)
 }

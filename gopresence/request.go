@@ -116,7 +116,3 @@ func sameMediaType(value, want string) bool {
 	mt, _, _ := strings.Cut(value, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), want)
 }
-
-type eventPackage = events.Package
-
-func lookupPackage(name string) events.Package { return events.Lookup(name, nil) }

@@ -65,7 +65,7 @@ func (s *subscription) dialog() db.DialogKey {
 	return db.DialogKey{CallID: s.CallID, ToTag: s.ToTag, FromTag: s.FromTag}
 }
 
-func (s *subscription) pkg() events.Package { return lookupPackage(s.key.event) }
+func (s *subscription) pkg() events.Package { return events.Lookup(s.key.event, nil) }
 
 // intern shares the bytes of strings that repeat across many subscriptions (domains, event
 // names, sockets, user agents): few distinct values, so the table is kept for the process's

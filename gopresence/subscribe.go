@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/events"
 	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -54,7 +55,7 @@ func (e *Engine) handleSubscribe(f *wire.Frame) *answer {
 		pkg.Name(), expires, int64(cseq), contact, conn, now, deadline(f))
 }
 
-func (e *Engine) initialSubscribe(f *wire.Frame, pkg eventPackage, eventID string, expires, cseq uint32, contact string, now int64) *answer {
+func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID string, expires, cseq uint32, contact string, now int64) *answer {
 	ruri, err := sip.ParseURI(f.Str(wire.RURI))
 	if err != nil || ruri.Host == "" {
 		return badRequest("subscribe: bad Request-URI " + strconv.Quote(f.Str(wire.RURI)))
@@ -184,7 +185,7 @@ func (e *Engine) currentBody(sh *shard, key presentityKey) []byte {
 	if pr == nil {
 		return nil
 	}
-	pkg := lookupPackage(key.event)
+	pkg := events.Lookup(key.event, nil)
 	if pkg == nil {
 		return nil
 	}
