@@ -15,30 +15,91 @@ var ErrDeadline = errors.New("db: request deadline passed before commit")
 // The first request to arrive when nobody is committing leads: it commits everything queued,
 // in its own goroutine (no hand-off to a writer goroutine on the hot path), until its own
 // changes are in; requests arriving meanwhile queue behind it and are committed by it or by
-// the next leader. Each request waits for the commit that holds its ops: a 200 OK is only sent
-// for committed state. Ops are applied in submission order.
+// the next leader. A request that Enqueues waits for the commit that holds its ops (write-
+// through); one that Posts does not (write-behind): its ops join the queue and are committed
+// within a delay, together with everything else queued by then, by a timer. Ops are applied in
+// submission order either way.
 type Writer struct {
 	store *Store
 	mu    sync.Mutex
 	idle  *sync.Cond // signalled when no leader is committing
 	queue []pending
+	// queued counts the ops in queue (Post's bound).
+	queued int
 	// committing: a leader is at work; new requests only queue.
 	committing bool
+	// timer commits posted ops; armed until it fires, due when.
+	timer  *time.Timer
+	armed  bool
+	due    time.Time
+	closed bool
 	// MaxBatch bounds one transaction.
 	MaxBatch int
+	// MaxQueued bounds the ops waiting for a write-behind commit: past it Post waits like
+	// Enqueue, so a database slower than the load pushes back on requests (and their deadline
+	// turns into 503) instead of growing the queue without end.
+	MaxQueued int
+	// OnError hears of write-behind ops that could not be written (nobody waits for them).
+	OnError func(err error, ops []Op)
 }
 
 type pending struct {
 	ops      []Op
-	res      chan error
-	deadline time.Time // zero: none
+	res      chan error // nil: posted, nobody waits
+	deadline time.Time  // zero: none
 }
 
 // NewWriter returns a writer over s.
 func NewWriter(s *Store) *Writer {
-	w := &Writer{store: s, MaxBatch: 4096}
+	w := &Writer{store: s, MaxBatch: 4096, MaxQueued: 65536}
 	w.idle = sync.NewCond(&w.mu)
 	return w
+}
+
+// posted is what Post returns when it did not wait: a closed channel reads nil at once.
+var posted = func() chan error { c := make(chan error); close(c); return c }()
+
+// Post queues ops for a commit at most delay from now and returns without waiting (a closed
+// channel). delay <= 0, or a full queue, makes it Enqueue with the deadline instead.
+func (w *Writer) Post(deadline time.Time, delay time.Duration, ops ...Op) <-chan error {
+	if len(ops) == 0 {
+		return posted
+	}
+	if delay <= 0 {
+		return w.EnqueueBy(deadline, ops...)
+	}
+	w.mu.Lock()
+	if w.closed || w.queued+len(ops) > w.MaxQueued {
+		w.mu.Unlock()
+		return w.EnqueueBy(deadline, ops...)
+	}
+	w.queue = append(w.queue, pending{ops: ops})
+	w.queued += len(ops)
+	due := time.Now().Add(delay)
+	switch {
+	case w.timer == nil:
+		w.timer = time.AfterFunc(delay, w.flush)
+		w.armed, w.due = true, due
+	case !w.armed || due.Before(w.due):
+		w.timer.Reset(delay)
+		w.armed, w.due = true, due
+	}
+	w.mu.Unlock()
+	return posted
+}
+
+// flush is the timer: commit whatever is queued, unless a leader is at it already (it hands
+// leftovers to a new leader when done).
+func (w *Writer) flush() {
+	w.mu.Lock()
+	w.armed = false
+	if w.committing || len(w.queue) == 0 || w.closed {
+		w.mu.Unlock()
+		return
+	}
+	w.committing = true
+	w.mu.Unlock()
+	w.lead(nil)
 }
 
 // Enqueue applies ops (kept together in one transaction) and returns a channel holding the
@@ -57,6 +118,7 @@ func (w *Writer) EnqueueBy(deadline time.Time, ops ...Op) <-chan error {
 	}
 	w.mu.Lock()
 	w.queue = append(w.queue, pending{ops: ops, res: res, deadline: deadline})
+	w.queued += len(ops)
 	if w.committing {
 		w.mu.Unlock()
 		return res
@@ -106,6 +168,7 @@ func (w *Writer) take() []pending {
 	}
 	batch := append([]pending(nil), w.queue[:n]...)
 	w.queue = w.queue[n:]
+	w.queued -= count
 	return batch
 }
 
@@ -114,7 +177,7 @@ func (w *Writer) commit(batch []pending) {
 	live := batch[:0]
 	var ops []Op
 	for _, p := range batch {
-		if !p.deadline.IsZero() && now.After(p.deadline) {
+		if p.res != nil && !p.deadline.IsZero() && now.After(p.deadline) {
 			p.res <- ErrDeadline
 			continue
 		}
@@ -128,18 +191,31 @@ func (w *Writer) commit(batch []pending) {
 	if err != nil && len(live) > 1 {
 		// one bad op must not fail its neighbours: retry each request alone
 		for _, p := range live {
-			p.res <- w.store.Apply(p.ops)
+			w.answer(p, w.store.Apply(p.ops))
 		}
 		return
 	}
 	for _, p := range live {
-		p.res <- err
+		w.answer(p, err)
 	}
 }
 
-// Close waits for the commits under way.
+func (w *Writer) answer(p pending, err error) {
+	switch {
+	case p.res != nil:
+		p.res <- err
+	case err != nil && w.OnError != nil:
+		w.OnError(err, p.ops)
+	}
+}
+
+// Close commits what is queued, waits for the commits under way and stops the timer.
 func (w *Writer) Close() {
 	w.mu.Lock()
+	w.closed = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 	for w.committing || len(w.queue) > 0 {
 		if !w.committing {
 			w.committing = true

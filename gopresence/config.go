@@ -35,6 +35,8 @@ type Config struct {
 	ToTagPref           string
 	ForceDelete         int
 	SipURIMatch         int
+	SubsDBMode          int // 0 memory only, 1 write-through, 2 write-back, 3 DB only (as 1)
+	DBCommitDelay       int // ms a change may wait to be written behind; 0: before the reply
 
 	// Not modparams: set by the module for the engine process.
 	SocketPath string
@@ -56,6 +58,8 @@ func DefaultConfig() Config {
 		SubsRespond200:      1,
 		SendFastNotify:      1,
 		ToTagPref:           "10",
+		SubsDBMode:          2,
+		DBCommitDelay:       100,
 	}
 }
 
@@ -99,6 +103,7 @@ func (c *Config) set(name, val string) error {
 		"timeout_rm_subs": &c.TimeoutRmSubs, "subs_respond_200": &c.SubsRespond200,
 		"send_fast_notify": &c.SendFastNotify, "cseq_offset": &c.CSeqOffset,
 		"force_delete": &c.ForceDelete, "sip_uri_match": &c.SipURIMatch,
+		"subs_db_mode": &c.SubsDBMode, "db_commit_delay": &c.DBCommitDelay,
 	}
 	if p, ok := ints[name]; ok {
 		n, err := strconv.Atoi(val)
@@ -145,6 +150,12 @@ func (c *Config) Normalize() error {
 	}
 	if c.PresHtableSize < 1 || c.PresHtableSize > 20 {
 		c.PresHtableSize = 9
+	}
+	if c.SubsDBMode < 0 || c.SubsDBMode > 3 {
+		return fmt.Errorf("modparam \"subs_db_mode\": %d is not 0, 1, 2 or 3", c.SubsDBMode)
+	}
+	if c.DBCommitDelay < 0 || c.DBCommitDelay > 60000 {
+		return fmt.Errorf("modparam \"db_commit_delay\": %d ms is out of range [0, 60000]", c.DBCommitDelay)
 	}
 	if c.DBURL == "" {
 		return fmt.Errorf("modparam \"db_url\" is not set")

@@ -61,6 +61,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 		dialogs: dialogIndex{m: map[db.DialogKey]*subscription{}},
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
 	}
+	e.writer.OnError = e.logLostWrites
 	e.startTime = e.now().Unix()
 	if _, err := rand.Read(e.tagKey[:]); err != nil {
 		st.Close()
@@ -127,9 +128,11 @@ func (e *Engine) restore() error {
 		}
 		pr.pubs = append(pr.pubs, p)
 	}
-	ws, err := e.store.LoadWatchers(now)
-	if err != nil {
-		return err
+	var ws []db.Watcher
+	if e.subscriptionsStored() { // subs_db_mode=0: subscriptions never outlive the process
+		if ws, err = e.store.LoadWatchers(now); err != nil {
+			return err
+		}
 	}
 	for i := range ws {
 		w := ws[i]

@@ -84,7 +84,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 			Priority: now - pidPriorityBase,
 			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
 		}
-		if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
+		if err := e.storePublication(deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
 			return e.commitFailed("publish: storing "+key.uri, err)
 		}
 		if pr == nil {
@@ -108,7 +108,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 	pub := pr.pubs[idx]
 	if expires == 0 {
-		if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+		if err := e.storePublication(deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
 			return e.commitFailed("publish: removing "+key.uri, err)
 		}
 		a := e.publishOK(0, etag)
@@ -130,7 +130,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	if sender != "" {
 		upd.Sender = sender
 	}
-	if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
+	if err := e.storePublication(deadline(f), db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
 		return e.commitFailed("publish: updating "+key.uri, err)
 	}
 	// newest last, as stock orders by received_time

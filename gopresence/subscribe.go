@@ -90,7 +90,8 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if expires > 0 {
-		if err := <-e.writer.EnqueueBy(deadline(f), db.Op{Kind: db.InsertWatcher, Watcher: &s.Watcher}); err != nil {
+		row := s.Watcher // the op must not share s: NOTIFYs change it while the op waits
+		if err := e.storeSubscription(deadline(f), db.Op{Kind: db.InsertWatcher, Watcher: &row}); err != nil {
 			return e.commitFailed("subscribe: storing "+s.CallID, err)
 		}
 		e.addSub(sh, s)
@@ -127,7 +128,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	}
 	body := e.currentBody(sh, key)
 	if expires == 0 {
-		if err := <-e.writer.EnqueueBy(dl, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+		if err := e.storeSubscription(dl, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
 			return e.commitFailed("subscribe: removing "+dk.CallID, err)
 		}
 		e.delSub(sh, s)
@@ -143,7 +144,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	upd.Expires = now + int64(expires)
 	upd.RemoteCSeq = cseq
 	upd.Contact = contact
-	if err := <-e.writer.EnqueueBy(dl, db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
+	if err := e.storeSubscription(dl, db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
 		return e.commitFailed("subscribe: refreshing "+dk.CallID, err)
 	}
 	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact

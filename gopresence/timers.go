@@ -77,7 +77,7 @@ func (e *Engine) expirePublications() {
 					i++
 					continue
 				}
-				if err := <-e.writer.Enqueue(db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+				if err := e.storePublication(time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
 					e.logf("err", "expiring publication %s of %s: %v", pub.ETag, key.uri, err)
 					i++
 					continue
@@ -116,7 +116,7 @@ func (e *Engine) expireSubscriptions() {
 				e.delSub(sh, s)
 			}
 		}
-		if err := <-e.writer.Enqueue(ops...); err != nil {
+		if err := e.storeSubscription(time.Time{}, ops...); err != nil {
 			e.logf("err", "removing expired subscriptions: %v", err)
 		}
 		sh.mu.Unlock()
@@ -127,6 +127,9 @@ func (e *Engine) expireSubscriptions() {
 // writeBack stores the local CSeq and version of subscriptions that sent NOTIFYs, so that
 // after a restart NOTIFY CSeqs keep growing (RFC 3261 §12.2.1.1).
 func (e *Engine) writeBack() {
+	if !e.subscriptionsStored() {
+		return
+	}
 	var ops []db.Op
 	for _, sh := range e.shards.s {
 		sh.mu.Lock()
@@ -172,7 +175,7 @@ func (e *Engine) handleNotifyResult(f *wire.Frame) {
 	if s.gone {
 		return
 	}
-	if err := <-e.writer.Enqueue(db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+	if err := e.storeSubscription(time.Time{}, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
 		e.logf("err", "removing subscription %s after NOTIFY %d: %v", dk.CallID, code, err)
 		return
 	}

@@ -77,6 +77,7 @@ static int p_timer_mode = 1;
 static int p_subs_respond_200 = 1;
 static str p_to_tag_pref = str_init("10");
 static int p_fallback2db = 0;
+static int p_db_commit_delay = 100;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -138,6 +139,7 @@ static param_export_t params[] = {
 	{"engine_library",        PARAM_STRING, &gp_library_path},
 	{"engine_socket",         PARAM_STRING, &gp_socket_path},
 	{"engine_timeout",        INT_PARAM,    &gp_engine_timeout_ms},
+	{"db_commit_delay",       INT_PARAM,    &p_db_commit_delay},
 	{0, 0, 0}
 };
 
@@ -248,7 +250,6 @@ static void note_mapped_params(void)
 		int dflt;
 		const char *what;
 	} mapped[] = {
-		{"subs_db_mode", &p_subs_db_mode, 2, "subscriptions are held in memory by the engine and written through to the database"},
 		{"publ_cache", &p_publ_cache, 1, "publications are held in memory by the engine and written through to the database"},
 		{"fallback2db", &p_fallback2db, 0, "the engine restores all state from the database at start, so lookups never miss"},
 		{"notifier_processes", &p_notifier_processes, 1, "NOTIFYs are sent at once by the worker or the engine process"},
@@ -268,6 +269,9 @@ static void note_mapped_params(void)
 	/* clang-format on */
 	unsigned int i;
 
+	if(p_subs_db_mode == 3)
+		LM_INFO("modparam \"subs_db_mode\"=3 accepted: subscriptions are held in memory by"
+				" the engine and written through to the database (as subs_db_mode=1)\n");
 	for(i = 0; i < sizeof(mapped) / sizeof(mapped[0]); i++)
 		if(*mapped[i].value != mapped[i].dflt)
 			LM_INFO("modparam \"%s\"=%d accepted: %s\n", mapped[i].name, *mapped[i].value,
@@ -306,6 +310,8 @@ static int check_params(void)
 		{"cseq_offset", &p_cseq_offset, 0, 1000000},
 		{"local_log_level", &gp_local_log_level, L_ALERT, L_DBG},
 		{"engine_timeout", &gp_engine_timeout_ms, 1, 600000},
+		{"subs_db_mode", &p_subs_db_mode, 0, 3},
+		{"db_commit_delay", &p_db_commit_delay, 0, 60000},
 	};
 	/* clang-format on */
 	unsigned int i;
@@ -376,6 +382,8 @@ static int mod_init(void)
 			|| cfg_add_str("to_tag_pref", &p_to_tag_pref) < 0
 			|| cfg_add_int("force_delete", p_force_delete) < 0
 			|| cfg_add_int("sip_uri_match", p_sip_uri_match) < 0
+			|| cfg_add_int("subs_db_mode", p_subs_db_mode) < 0
+			|| cfg_add_int("db_commit_delay", p_db_commit_delay) < 0
 			|| cfg_add("socket_path", gp_socket_path, -1) < 0)
 		return -1;
 

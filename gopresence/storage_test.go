@@ -1,0 +1,75 @@
+package gopresence
+
+import (
+	"testing"
+
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+func storedRows(t *testing.T, e *Engine) (pubs, subs int) {
+	t.Helper()
+	p, err := e.store.LoadPresentities(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := e.store.LoadWatchers(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(p), len(w)
+}
+
+// Write-through: db_commit_delay=0 and subs_db_mode=1 commit before the reply.
+func TestWriteThroughBeforeReply(t *testing.T) {
+	e, _ := newTestEngine(t, "", "db_commit_delay=0\nsubs_db_mode=1\n")
+	if r := do(t, e, wire.TPublish, publish("", "3600", pidf1)); r.code != 200 {
+		t.Fatalf("publish %d", r.code)
+	}
+	if r := do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1)); r.code != 200 {
+		t.Fatalf("subscribe %d", r.code)
+	}
+	if p, s := storedRows(t, e); p != 1 || s != 1 {
+		t.Fatalf("stored %d publications, %d subscriptions at reply time; want 1, 1", p, s)
+	}
+}
+
+// Write-behind (the defaults, with a delay no test outlasts): the reply does not wait for the
+// commit, a clean stop writes everything, and a restart restores it.
+func TestWriteBehindCommitsAtStop(t *testing.T) {
+	path := t.TempDir() + "/p.db"
+	e, _ := newTestEngine(t, path, "db_commit_delay=60000\n")
+	do(t, e, wire.TPublish, publish("", "3600", pidf1))
+	do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1))
+	if p, s := storedRows(t, e); p != 0 || s != 0 {
+		t.Fatalf("stored %d publications, %d subscriptions before the commit delay: not written behind", p, s)
+	}
+	e.Close()
+	e2, _ := newTestEngine(t, path, "")
+	if st := e2.Stats(); st.Publications != 1 || st.Subscriptions != 1 {
+		t.Fatalf("after restart: %+v", st)
+	}
+}
+
+// subs_db_mode=0 (NO_DB): subscriptions are never written, so a restart has none.
+func TestSubsDBModeNoDB(t *testing.T) {
+	path := t.TempDir() + "/p.db"
+	e, _ := newTestEngine(t, path, "subs_db_mode=0\n")
+	do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1))
+	e.Close()
+	e2, _ := newTestEngine(t, path, "subs_db_mode=2\n")
+	if _, s := storedRows(t, e2); s != 0 {
+		t.Fatalf("%d subscriptions in the database with subs_db_mode=0", s)
+	}
+}
+
+func TestStorageParamsChecked(t *testing.T) {
+	for _, extra := range []string{"subs_db_mode=4", "subs_db_mode=-1", "db_commit_delay=-1", "db_commit_delay=60001"} {
+		cfg, err := ParseConfig("db_url=sqlite:///tmp/x.db\n" + extra)
+		if err == nil {
+			err = cfg.Normalize()
+		}
+		if err == nil {
+			t.Errorf("%s accepted", extra)
+		}
+	}
+}
