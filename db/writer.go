@@ -167,7 +167,11 @@ func (w *Writer) take() []pending {
 		n++
 	}
 	batch := append([]pending(nil), w.queue[:n]...)
-	w.queue = w.queue[n:]
+	// move the rest to the front and clear the tail: a resliced queue would keep every taken
+	// op (and the rows it points to) reachable through the array until it is reallocated
+	rest := copy(w.queue, w.queue[n:])
+	clear(w.queue[rest:])
+	w.queue = w.queue[:rest]
 	w.queued -= count
 	return batch
 }

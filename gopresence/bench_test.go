@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/gopresence/gopresence/gopresence/events"
@@ -116,4 +117,34 @@ func BenchmarkWireRoundTrip(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		frameOf(wire.TPublish, m)
 	}
+}
+
+// BenchmarkHeldSubscription: Go heap held per subscription (each to its own presentity, with
+// SIPp-like dialog identifiers), after a GC; reported as heap-B/sub (b.N is ignored).
+func BenchmarkHeldSubscription(b *testing.B) {
+	const n = 20000
+	e, _ := newTestEngine(b, "", "db_commit_delay=1000\n")
+	e.log = nil
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		m := subscribe(fmt.Sprintf("%d-4242@127.0.0.1", i), "", "3600", 1)
+		m[wire.RURI] = fmt.Sprintf("sip:p%d@127.0.0.1", i)
+		m[wire.ToURI] = m[wire.RURI]
+		m[wire.FromURI] = fmt.Sprintf("sip:w%d@127.0.0.1", i)
+		m[wire.FromTag] = fmt.Sprintf("%dSIPpTag00%d", 4242, i)
+		m[wire.Contact] = fmt.Sprintf("sip:w%d@127.0.0.1:5070", i)
+		m[wire.UserAgent] = "SIPp"
+		e.Handle(frameOfF(wire.TSubscribe, m))
+	}
+	e.writer.Close() // the queued rows are not held state
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if got := e.Stats().Subscriptions; got != n {
+		b.Fatalf("%d subscriptions", got)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/sub")
+	runtime.KeepAlive(e)
 }

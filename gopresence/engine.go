@@ -58,7 +58,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, log: log, store: st, writer: db.NewWriter(st),
 		shards:  newShards(cfg.PresHtableSize),
-		dialogs: dialogIndex{m: map[db.DialogKey]*subscription{}},
+		dialogs: newDialogIndex(),
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
 	}
 	e.writer.OnError = e.logLostWrites
@@ -147,7 +147,7 @@ func (e *Engine) restore() error {
 		// so a watcher never sees a CSeq go back (RFC 3261 §12.2.1.1 only asks for growth).
 		s.LocalCSeq += cseqRestartMargin
 		s.dirty = true
-		e.addSub(e.shards.of(s.key), s)
+		e.addSub(e.shards.of(s.key()), s)
 	}
 	e.logf("info", "restored %d publications and %d subscriptions", len(pres), len(ws))
 	return nil

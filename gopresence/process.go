@@ -98,6 +98,7 @@ func StartProcess(text string, fd int) error {
 	srv.SetEngine(e)
 	procEngine, procServer = e, srv
 	e.StartTimers()
+	go gcPace(e.stop)
 	return nil
 }
 

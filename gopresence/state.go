@@ -49,7 +49,6 @@ func (p *presentity) publications() []events.Publication {
 // subscription is one subscription dialog; db.Watcher carries its columns.
 type subscription struct {
 	db.Watcher
-	key presentityKey
 	// dirty: local_cseq/version changed since last written (db_update_period write-back).
 	dirty bool
 	// gone: removed from the shard; a pointer found in the dialog index before the shard
@@ -59,13 +58,21 @@ type subscription struct {
 	// a stream transport, so NOTIFYs reuse its connection (it may accept no new ones, e.g.
 	// behind NAT). Memory only: connections do not survive a restart either.
 	connection string
+	// nextSameHash chains subscriptions whose dialogs hash alike (dialogIndex).
+	nextSameHash *subscription
 }
 
 func (s *subscription) dialog() db.DialogKey {
 	return db.DialogKey{CallID: s.CallID, ToTag: s.ToTag, FromTag: s.FromTag}
 }
 
-func (s *subscription) pkg() events.Package { return events.Lookup(s.key.event, nil) }
+// key is the presentity the subscription watches (a method, not a field: 32 bytes less on
+// every held subscription).
+func (s *subscription) key() presentityKey {
+	return presentityKey{uri: s.PresentityURI, event: s.Event}
+}
+
+func (s *subscription) pkg() events.Package { return events.Lookup(s.key().event, nil) }
 
 // intern shares the bytes of strings that repeat across many subscriptions (domains, event
 // names, sockets, user agents): few distinct values, so the table is kept for the process's
@@ -118,50 +125,23 @@ func (sh *shards) of(k presentityKey) *shard {
 	return sh.s[h.Sum64()&uint64(len(sh.s)-1)]
 }
 
-// dialogIndex finds a subscription from its dialog (in-dialog SUBSCRIBE, NOTIFY replies),
-// which carry no presentity URI we can trust. The caller locks the subscription's shard and
-// checks gone before using it.
-type dialogIndex struct {
-	mu sync.RWMutex
-	m  map[db.DialogKey]*subscription
-}
-
-func (d *dialogIndex) get(k db.DialogKey) *subscription {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return d.m[k]
-}
-
-func (d *dialogIndex) len() int {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return len(d.m)
-}
-
 // addSub and delSub keep a shard's subscription list and the dialog index together.
 // Caller holds sh.mu.
 func (e *Engine) addSub(sh *shard, s *subscription) {
-	e.dialogs.mu.Lock()
-	old := e.dialogs.m[s.dialog()]
-	e.dialogs.m[s.dialog()] = s
-	e.dialogs.mu.Unlock()
-	if old != nil && old.key == s.key { // a retransmitted initial SUBSCRIBE: same dialog
+	old := e.dialogs.put(s)
+	if old != nil && old.key() == s.key() { // a retransmitted initial SUBSCRIBE: same dialog
 		e.unlinkSub(sh, old)
 	}
-	sh.subs[s.key] = append(sh.subs[s.key], s)
+	sh.subs[s.key()] = append(sh.subs[s.key()], s)
 }
 
 func (e *Engine) delSub(sh *shard, s *subscription) {
 	e.unlinkSub(sh, s)
-	e.dialogs.mu.Lock()
-	if e.dialogs.m[s.dialog()] == s {
-		delete(e.dialogs.m, s.dialog())
-	}
-	e.dialogs.mu.Unlock()
+	e.dialogs.del(s)
 }
 
 func (e *Engine) unlinkSub(sh *shard, s *subscription) {
-	list := sh.subs[s.key]
+	list := sh.subs[s.key()]
 	for i, x := range list {
 		if x == s {
 			list[i] = list[len(list)-1]
@@ -171,9 +151,9 @@ func (e *Engine) unlinkSub(sh *shard, s *subscription) {
 		}
 	}
 	if len(list) == 0 {
-		delete(sh.subs, s.key)
+		delete(sh.subs, s.key())
 	} else {
-		sh.subs[s.key] = list
+		sh.subs[s.key()] = list
 	}
 	s.gone = true
 }

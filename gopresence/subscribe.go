@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopresence/gopresence/db"
@@ -86,7 +87,7 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 		UserAgent: truncate(f.Str(wire.UserAgent), 255),
 	}, pkg.Name())
 	s.connection = streamConnection(f.Str(wire.Socket), f.Str(wire.Source), f.Str(wire.RecordRoute))
-	sh := e.shards.of(s.key)
+	sh := e.shards.of(s.key())
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if expires > 0 {
@@ -105,16 +106,16 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 	} else if e.cfg.SendFastNotify == 0 {
 		return a // send_fast_notify=0: the first NOTIFY waits for a state change
 	}
-	a.notifs = []notifyReq{e.buildNotify(s, st, e.currentBody(sh, s.key))}
+	a.notifs = []notifyReq{e.buildNotify(s, st, e.currentBody(sh, s.key()))}
 	return a
 }
 
 func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) *answer {
 	s := e.dialogs.get(dk)
-	if s == nil || s.key.event != event {
+	if s == nil || s.key().event != event {
 		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
 	}
-	key := s.key
+	key := s.key()
 	sh := e.shards.of(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -165,7 +166,35 @@ func newSubscription(w db.Watcher, event string) *subscription {
 	w.SocketInfo, w.LocalContact = intern(w.SocketInfo), intern(w.LocalContact)
 	w.UserAgent, w.EventID, w.Reason = intern(w.UserAgent), intern(w.EventID), intern(w.Reason)
 	w.ToUser, w.PresentityURI = internWeak(w.ToUser), internWeak(w.PresentityURI)
-	return &subscription{Watcher: w, key: presentityKey{uri: w.PresentityURI, event: w.Event}}
+	// the strings of this dialog alone share one allocation (one header, no size-class
+	// rounding per string); the watcher is usually the From user
+	sameUser := w.FromUser == w.WatcherUsername
+	pack(&w.CallID, &w.FromTag, &w.ToTag, &w.Contact, &w.RecordRoute, &w.WatcherUsername)
+	if sameUser {
+		w.FromUser = w.WatcherUsername
+	} else {
+		pack(&w.FromUser)
+	}
+	return &subscription{Watcher: w}
+}
+
+// pack copies the strings into one new allocation and points them at their parts of it.
+func pack(fields ...*string) {
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(*f)
+	}
+	all, off := b.String(), 0
+	for _, f := range fields {
+		l := len(*f)
+		*f = all[off : off+l]
+		off += l
+	}
 }
 
 // subscribeOK: 200 (or 202 with subs_respond_200=0) with Expires and our Contact

@@ -169,7 +169,7 @@ func (e *Engine) handleNotifyResult(f *wire.Frame) {
 	if s == nil {
 		return
 	}
-	sh := e.shards.of(s.key)
+	sh := e.shards.of(s.key())
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if s.gone {

@@ -1,0 +1,51 @@
+package gopresence
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gopresence/gopresence/db"
+)
+
+func subOf(callID string) *subscription {
+	return &subscription{Watcher: db.Watcher{CallID: callID, ToTag: "t", FromTag: "f"}}
+}
+
+// Every dialog hashing alike: put, get, replace and delete still work by the full key.
+func TestDialogIndexChains(t *testing.T) {
+	d := newDialogIndex()
+	d.collide = func(db.DialogKey) uint64 { return 7 }
+	subs := map[string]*subscription{}
+	for i := 0; i < 5; i++ {
+		s := subOf(fmt.Sprint("c", i))
+		subs[s.CallID] = s
+		if old := d.put(s); old != nil {
+			t.Fatalf("put %s replaced %s", s.CallID, old.CallID)
+		}
+	}
+	for id, s := range subs {
+		if got := d.get(s.dialog()); got != s {
+			t.Fatalf("get %s: %v", id, got)
+		}
+	}
+	again := subOf("c2")
+	if old := d.put(again); old != subs["c2"] {
+		t.Fatalf("re-put c2 replaced %v", old)
+	}
+	d.del(subs["c2"]) // the replaced one: must not remove the new entry
+	if d.get(again.dialog()) != again || d.len() != 5 {
+		t.Fatalf("del of a replaced subscription removed the new one (len %d)", d.len())
+	}
+	for _, id := range []string{"c0", "c4", "c1"} { // middle, head and tail of the chain
+		d.del(subs[id])
+		if d.get(subs[id].dialog()) != nil {
+			t.Fatalf("%s still indexed", id)
+		}
+	}
+	if d.get(subs["c3"].dialog()) != subs["c3"] || d.get(again.dialog()) != again || d.len() != 2 {
+		t.Fatalf("survivors lost (len %d)", d.len())
+	}
+	if d.get(db.DialogKey{CallID: "nope", ToTag: "t", FromTag: "f"}) != nil {
+		t.Fatal("unknown dialog found")
+	}
+}
