@@ -60,10 +60,17 @@ func NewWriter(s *Store) *Writer {
 var posted = func() chan error { c := make(chan error); close(c); return c }()
 
 // Post queues ops for a commit at most delay from now and returns without waiting (a closed
-// channel). delay <= 0, or a full queue, makes it Enqueue with the deadline instead.
+// channel). delay <= 0, or a full queue, makes it Enqueue with the deadline instead. A request
+// past its deadline (it waited for a lock) gets ErrDeadline and its ops are not queued: its
+// worker has answered 500 already, so the change must not happen.
 func (w *Writer) Post(deadline time.Time, delay time.Duration, ops ...Op) <-chan error {
 	if len(ops) == 0 {
 		return posted
+	}
+	if !deadline.IsZero() && time.Now().After(deadline) {
+		res := make(chan error, 1)
+		res <- ErrDeadline
+		return res
 	}
 	if delay <= 0 {
 		return w.EnqueueBy(deadline, ops...)

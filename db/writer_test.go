@@ -111,3 +111,16 @@ func TestCloseCommitsPosted(t *testing.T) {
 		t.Fatalf("%d of 100 posted rows after Close", n)
 	}
 }
+
+// A posted op of a request past its deadline is refused, not queued.
+func TestPostPastDeadlineRefused(t *testing.T) {
+	s := openTemp(t)
+	w := NewWriter(s)
+	if err := <-w.Post(time.Now().Add(-time.Millisecond), time.Hour, Op{Kind: InsertPresentity, Presentity: pres("r1", "e1")}); err != ErrDeadline {
+		t.Fatalf("got %v, want ErrDeadline", err)
+	}
+	w.Close()
+	if n := len(rowsOf(t, s)); n != 0 {
+		t.Fatalf("%d rows: a late request's op was written", n)
+	}
+}
