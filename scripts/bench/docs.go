@@ -95,6 +95,9 @@ func (b *bench) table() string {
 			return "—"
 		}
 		rt := ratio(r.cells["ours"], r.cells["stock"])
+		if r.noRatio {
+			rt = "—"
+		}
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s |\n", r.metric, cell("stock"), cell("ours"), rt)
 	}
 	return strings.TrimRight(sb.String(), "\n")
@@ -141,7 +144,7 @@ const howTo = "## How to run\n\n" +
 	"    make bench                  # full run: builds the module first; see the durations above\n" +
 	"    BENCH_QUICK=1 make bench    # quick run: 5 s steps, 10 s CPU runs, 500/5,000 watchers, 5,000 held\n" +
 	"    scripts/bench/run           # the same without make's build step (needs build/modules/*.so)\n\n" +
-	"On 2 cores a quick run takes about 11 minutes, a full run about 25 (rate search 13, CPU 3,\n" +
+	"On 2 cores a quick run takes about 12 minutes, a full run about 27 (rate search 13, CPU 5,\n" +
 	"fan-out 3, held state 6).\n\n" +
 	"Needs kamailio 5.6.3 with kamailio-sqlite-modules and kamailio-presence-modules, sipp, sqlite3\n" +
 	"(`scripts/deps.sh`) and Go at /usr/local/go. Everything runs on 127.0.0.1 only, each Kamailio\n" +
@@ -218,6 +221,16 @@ const howTo = "## How to run\n\n" +
 	"  that Kamailio's process group (main, workers, timers, and for ours the Go engine process,\n" +
 	"  all threads), read before SIPp starts and 1 s after it ends, per 1,000 successful calls.\n" +
 	"  SIPp runs in its own process group and is never counted.\n" +
+	"  After each such row come two more from a third Kamailio, the *floor*, run right after stock\n" +
+	"  and ours at the same rate and children: the same cfg without any presence module (no\n" +
+	"  loadmodule, no modparam; `sl_send_reply(\"200\", \"OK\")` where the others call\n" +
+	"  `handle_publish()`/`handle_subscribe()`, the rest of the route unchanged), driven by\n" +
+	"  `publish_cycle_floor.xml`/`subscribe_cycle_floor.xml` (the same requests, headers and bodies,\n" +
+	"  each expecting 200, no NOTIFY). Its value, Kamailio's own cost of those requests (parsing,\n" +
+	"  sanity, replies, its allocator), is one measurement shown in both columns with no ratio.\n" +
+	"  The row *above Kamailio's floor* is each target's CPU minus it, the presence module's own\n" +
+	"  cost (for subscribe cycles including the NOTIFYs and their 200s), and its ratio compares the\n" +
+	"  two modules without the common floor.\n" +
 	"* **Fan-out**: one presentity (`fan`) published once, then N watchers subscribed by\n" +
 	"  `fanout_watch.xml` (several SIPp processes, one UDP port and BENCH_FANOUT_PER_SIPP watchers\n" +
 	"  each, every NOTIFY answered 200; a late copy of a SUBSCRIBE's 200 is absorbed); when all\n" +

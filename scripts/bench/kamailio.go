@@ -25,7 +25,7 @@ const (
 // kamailio is one instance: its own directory (cfg, presence.db, kamailio.log), port and
 // process group.
 type kamailio struct {
-	target   string // "stock" or "ours"
+	target   string // "stock", "ours" or "floor" (no presence module: the CPU section's floor)
 	children int
 	dir      string
 	port     int
@@ -38,7 +38,9 @@ type kamailio struct {
 }
 
 // newKamailio prepares dir (a fresh one) for target: the cfg and, for stock, the DB with
-// Kamailio's own schema (ours creates its tables itself, so its DB is left absent).
+// Kamailio's own schema (ours creates its tables itself, so its DB is left absent). Target
+// "floor" is the same cfg without any presence module, PUBLISH and SUBSCRIBE answered 200 by
+// sl_send_reply: Kamailio's own cost of those requests (cpuSection only; no DB).
 func newKamailio(target string, children int, dir string) (*kamailio, error) {
 	os.RemoveAll(dir) // a fresh directory: dir is always inside the bench's work directory
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -60,20 +62,32 @@ func newKamailio(target string, children int, dir string) (*kamailio, error) {
 			return nil, fmt.Errorf("create stock DB: %v", err)
 		}
 	}
+	cfg, err := renderCfg(target, children, port, dir)
+	if err != nil {
+		return nil, err
+	}
+	return k, os.WriteFile(k.cfg, cfg, 0o644)
+}
+
+// floorTarget is the Kamailio of the CPU section's floor rows: never a column of the table.
+const floorTarget = "floor"
+
+// renderCfg is kamailio.cfg.tmpl for target; the three targets' cfgs differ only in the
+// presence module's loadmodule/modparam lines and in handle_publish()/handle_subscribe()
+// (floor: sl_send_reply("200", "OK")).
+func renderCfg(target string, children, port int, dir string) ([]byte, error) {
 	tmpl, err := template.New("cfg").Parse(cfgTemplate)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	err = tmpl.Execute(&buf, map[string]any{
-		"Target": target, "Stock": target == "stock", "Children": children, "Port": port,
+		"Target": target, "Stock": target == "stock", "Floor": target == floorTarget,
+		"Children": children, "Port": port,
 		"Dir": dir, "StockDir": stockModuleDir, "OursDir": conf.modDir, "Debug": conf.debug,
 		"ExtraParams": conf.extraParams,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return k, os.WriteFile(k.cfg, buf.Bytes(), 0o644)
+	return buf.Bytes(), err
 }
 
 func (k *kamailio) sqlite(cmds ...string) error {

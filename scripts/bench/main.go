@@ -30,9 +30,10 @@ func num(v float64, format string) val { return val{v: v, txt: fmt.Sprintf(forma
 func textVal(s string) val             { return val{txt: s} }
 
 type row struct {
-	metric string
-	cells  map[string]val // target → value
-	better string         // "higher" or "lower": which way is better, for the reader
+	metric  string
+	cells   map[string]val // target → value
+	better  string         // "higher" or "lower": which way is better, for the reader
+	noRatio bool           // one measurement shown in both columns (the CPU floor): no ratio
 }
 
 type bench struct {
@@ -439,11 +440,66 @@ func cpuSection() {
 				r.cells[t] = cpuRun(t, scen, c, rate)
 			}
 			brokenCells(r)
+			if len(targets()) > 0 {
+				floorRows(r, scen, c, rate)
+			}
 		}
 	}
 }
 
+// floorRows runs the floor (Kamailio without a presence module, PUBLISH and SUBSCRIBE answered
+// 200 by sl_send_reply: target floorTarget, scenario <scen>_floor.xml) at the rate and children
+// of the CPU row total, and adds two rows after it: the floor, the same value in both columns,
+// and each target's CPU above it.
+func floorRows(total *row, scen string, children, rate int) {
+	floor := textVal("did not start")
+	if _, bad := b.broken[floorTarget]; !bad {
+		floor = cpuRun(floorTarget, scen, children, rate)
+	}
+	fr := b.add(fmt.Sprintf("%s, children=%d: Kamailio alone, no presence module (same requests answered 200 by sl_send_reply): CPU s per 1,000 calls",
+		scenarioNames[scen], children), "lower")
+	fr.noRatio = true
+	ar := b.add(fmt.Sprintf("%s, children=%d: CPU s per 1,000 calls above Kamailio's floor (the presence module's own cost)",
+		scenarioNames[scen], children), "lower")
+	for _, t := range conf.targets {
+		fr.cells[t] = floor
+		ar.cells[t] = aboveFloor(total.cells[t], floor)
+		if v := ar.cells[t]; !v.ok && total.cells[t].ok && floor.ok {
+			b.note("%s, %s, children=%d: CPU %s is not above the floor's %s (noise of a shared machine?): no ratio",
+				t, scenarioNames[scen], children, total.cells[t].txt, floor.txt)
+		}
+	}
+}
+
+// aboveFloor is total − floor: text when either is not a number, not ok (no ratio) when not
+// positive; "(!)" carried over from either.
+func aboveFloor(total, floor val) val {
+	if !floor.ok {
+		return textVal("no floor")
+	}
+	if !total.ok {
+		if total.txt == "" {
+			return textVal("—")
+		}
+		return textVal(total.txt)
+	}
+	v := num(total.v-floor.v, "%.2f")
+	if v.v <= 0 {
+		v.ok = false
+	}
+	if strings.HasSuffix(total.txt, "(!)") || strings.HasSuffix(floor.txt, "(!)") {
+		v.txt += " (!)"
+	}
+	return v
+}
+
+// cpuRun measures target's Kamailio CPU per 1,000 successful calls of scen at rate; the floor
+// target runs scen's _floor scenario.
 func cpuRun(target, scen string, children, rate int) val {
+	file, who := scen, target
+	if target == floorTarget {
+		file, who = scen+"_floor", "floor (Kamailio without presence module)"
+	}
 	logf("cpu: %s %s children=%d at %d calls/s for %d s", target, scenarioNames[scen], children, rate, conf.cpuSec)
 	dir := filepath.Join(conf.work, "cpu", fmt.Sprintf("%s-c%d-%s", scen, children, target))
 	k := startTarget(target, children, dir)
@@ -453,11 +509,11 @@ func cpuRun(target, scen string, children, rate int) val {
 	defer k.stop()
 	time.Sleep(time.Second) // start-up work done
 	c0 := k.cpu()
-	res := runLoad(k, scen, rate, conf.cpuSec)
+	res := runLoad(k, file, rate, conf.cpuSec)
 	time.Sleep(time.Second) // replies to the last NOTIFYs, commits behind the last reply
 	c1 := k.cpu()
 	if res.st.success == 0 {
-		b.note("%s, %s, children=%d, CPU run at %d calls/s: no call succeeded: %s", target, scenarioNames[scen], children, rate, res.why)
+		b.note("%s, %s, children=%d, CPU run at %d calls/s: no call succeeded: %s", who, scenarioNames[scen], children, rate, res.why)
 		return textVal("no calls")
 	}
 	per := (c1 - c0) * 1000 / float64(res.st.success)
@@ -465,7 +521,7 @@ func cpuRun(target, scen string, children, rate int) val {
 	v := num(per, "%.2f")
 	if !res.ok {
 		v.txt += " (!)"
-		b.note("%s, %s, children=%d, CPU run at %d calls/s: %s", target, scenarioNames[scen], children, rate, res.why)
+		b.note("%s, %s, children=%d, CPU run at %d calls/s: %s", who, scenarioNames[scen], children, rate, res.why)
 	}
 	return v
 }
