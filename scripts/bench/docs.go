@@ -245,7 +245,11 @@ const howTo = "## How to run\n\n" +
 	"  flight, at most BENCH_HELD_RATE calls/s); the bench then makes one more subscription itself\n" +
 	"  (the probe). 3 s later: VmRSS from `/proc/<pid>/status` summed over all Kamailio processes\n" +
 	"  and of the biggest one, and PSS from `smaps_rollup` (the sum of VmRSS counts the shared\n" +
-	"  memory once per process that touched it; PSS divides it among them). Then the restart:\n" +
+	"  memory once per process that touched it; PSS divides it among them). Per held item: the\n" +
+	"  growth of the PSS sum from just started to 3 s after the last PUBLISH, per presentity, and\n" +
+	"  from there to the end, per subscription; for ours also the engine process's own VmRSS growth\n" +
+	"  per subscription (the engine holds all state; stock keeps subscriptions in shared memory\n" +
+	"  and presentities in the database). Then the restart:\n" +
 	"  SIGTERM to the main process → every process exited; Kamailio started again on the same\n" +
 	"  cfg and DB → first OPTIONS answered 200 (polled every 100 ms) → the probe's in-dialog\n" +
 	"  refresh (a new CSeq each try, every 50 ms after an answer) answered 200. Non-200 answers\n" +

@@ -24,11 +24,14 @@ func heldSection() {
 	stop := b.add("restart with that state: SIGTERM → every process exited (s)", "lower")
 	opt := b.add("restart: start → first OPTIONS answered 200 (s)", "lower")
 	ref := b.add("restart: start → in-dialog refresh of a held subscription answered 200 (s)", "lower")
+	perPres := b.add(label+": PSS sum growth while the presentities were loaded, per presentity (bytes)", "lower")
+	perSub := b.add(label+": PSS sum growth while the subscriptions were loaded, per subscription (bytes)", "lower")
+	engSub := b.add(label+": engine process VmRSS growth while the subscriptions were loaded, per subscription (bytes; ours only)", "lower")
 	for _, t := range targets() {
 		heldRun(t, P, S, c, map[string]*row{"idle": idle, "load": load, "rss": rss, "big": big, "pss": pss,
-			"stop": stop, "opt": opt, "ref": ref})
+			"stop": stop, "opt": opt, "ref": ref, "perPres": perPres, "perSub": perSub, "engSub": engSub})
 	}
-	for _, r := range []*row{idle, load, rss, big, pss, stop, opt, ref} {
+	for _, r := range []*row{idle, load, rss, big, pss, stop, opt, ref, perPres, perSub, engSub} {
 		brokenCells(r)
 	}
 }
@@ -45,7 +48,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	defer k.stop()
 	set := func(name string, v val) { rows[name].cells[target] = v }
 	failAll := func(why string) {
-		for _, name := range []string{"load", "rss", "big", "pss", "stop", "opt", "ref"} {
+		for _, name := range []string{"load", "rss", "big", "pss", "stop", "opt", "ref", "perPres", "perSub", "engSub"} {
 			if _, ok := rows[name].cells[target]; !ok {
 				set(name, textVal(why))
 			}
@@ -74,6 +77,8 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		b.note("%s, held: %d of %d PUBLISHes failed; SIPp: %s; %s", target, P-pst.success, P,
 			strings.Join(p.errorExcerpt(3), " | "), kamLog(k, logOff))
 	}
+	time.Sleep(3 * time.Second) // commits behind the last reply, transactions freed
+	mp := groupMem(k.pgid())
 	inf := filepath.Join(dir, "subscriptions.csv")
 	if err := writeInjection(inf, P, S); err != nil {
 		b.note("%s, held: %v", target, err)
@@ -123,6 +128,19 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	set("rss", mib(m1.rssSum))
 	set("big", mib(m1.rssMax))
 	set("pss", mib(m1.pssSum))
+	perItem := func(kb int64, n int) val {
+		if n <= 0 {
+			return textVal("—")
+		}
+		return num(float64(kb)*1024/float64(n), "%.0f")
+	}
+	set("perPres", perItem(mp.pssSum-m0.pssSum, pst.success))
+	set("perSub", perItem(m1.pssSum-mp.pssSum, sst.success))
+	if m1.engineRSS > 0 {
+		set("engSub", perItem(m1.engineRSS-mp.engineRSS, sst.success))
+	} else {
+		set("engSub", textVal("no engine"))
+	}
 
 	// restart: SIGTERM, start again on the same cfg and DB
 	logOff = k.logSize()

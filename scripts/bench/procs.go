@@ -111,6 +111,7 @@ func groupCPU(pgid int) (float64, int) {
 type memInfo struct {
 	rssSum, rssMax, pssSum int64
 	procs                  int
+	engineRSS              int64 // VmRSS of the process that maps libgopresence.so (ours), else 0
 }
 
 func groupMem(pgid int) memInfo {
@@ -123,6 +124,10 @@ func groupMem(pgid int) memInfo {
 		}
 		m.pssSum += smapsField(p.pid, "Pss:")
 		m.procs++
+		if maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", p.pid)); err == nil &&
+			strings.Contains(string(maps), "libgopresence") {
+			m.engineRSS = rss
+		}
 	}
 	return m
 }
