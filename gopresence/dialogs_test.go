@@ -49,3 +49,19 @@ func TestDialogIndexChains(t *testing.T) {
 		t.Fatal("unknown dialog found")
 	}
 }
+
+// dialogTag names a dialog from the request's identity: a retransmission gets the same tag,
+// any other request another one; the prefix is to_tag_pref.
+func TestDialogTagStable(t *testing.T) {
+	e, _ := newTestEngine(t, "", "to_tag_pref=pp\n")
+	a := e.dialogTag("call-1", "ft", 1)
+	if a != e.dialogTag("call-1", "ft", 1) || a[:2] != "pp" || len(a) != 2+16 {
+		t.Fatalf("tag %q not stable or malformed", a)
+	}
+	for _, b := range []string{e.dialogTag("call-2", "ft", 1), e.dialogTag("call-1", "fu", 1),
+		e.dialogTag("call-1", "ft", 2), e.dialogTag("call-1ft", "", 1)} {
+		if b == a {
+			t.Fatalf("different requests share tag %q", a)
+		}
+	}
+}

@@ -83,8 +83,15 @@ func (s *Server) serveConn(c net.Conn) {
 		s.mu.Unlock()
 		c.Close()
 	}()
-	r := bufio.NewReaderSize(c, 64<<10)
-	w := bufio.NewWriterSize(c, 64<<10)
+	var rd io.Reader = c
+	var wr io.Writer = c
+	if uc, ok := c.(*net.UnixConn); ok {
+		if rc, err := uc.SyscallConn(); err == nil {
+			rd, wr = rawReader{rc}, rawWriter{rc}
+		}
+	}
+	r := bufio.NewReaderSize(rd, 64<<10)
+	w := bufio.NewWriterSize(wr, 64<<10)
 	for {
 		f, err := wire.Read(r)
 		if err != nil {
