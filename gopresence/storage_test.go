@@ -1,7 +1,12 @@
 package gopresence
 
 import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -71,5 +76,61 @@ func TestStorageParamsChecked(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s accepted", extra)
 		}
+	}
+}
+
+// captureLog keeps log lines for inspection.
+type captureLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *captureLog) Log(level, msg string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, "["+level+"] "+msg)
+	l.mu.Unlock()
+}
+
+func (l *captureLog) has(substr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.lines {
+		if strings.Contains(s, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// A written-behind change the database refuses: the client already has its 200, the state
+// stays in memory and is served, and the failure is logged at ERR naming what was lost.
+func TestWriteBehindFailureLoggedStateKept(t *testing.T) {
+	path := t.TempDir() + "/p.db"
+	e, _ := newTestEngine(t, path, "db_commit_delay=10\n")
+	logs := &captureLog{}
+	e.log = logs
+	other, err := sql.Open("sqlite3", path) // an operator's mistake, from outside
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(context.Background(), "DROP TABLE presentity"); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, e, wire.TPublish, publish("", "3600", pidf1)); r.code != 200 {
+		t.Fatalf("publish %d", r.code)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !logs.has("[err] database write of publication") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no ERR line for the refused write; log: %q", logs.lines)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := e.Stats(); st.Publications != 1 {
+		t.Fatalf("state lost: %+v", st)
+	}
+	if r := do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1)); r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NBody] == "" {
+		t.Fatalf("the held publication is not served: %d, %d NOTIFYs", r.code, len(r.notifs))
 	}
 }
