@@ -56,7 +56,8 @@ func NewWriter(s *Store) *Writer {
 	return w
 }
 
-// posted is what Post returns when it did not wait: a closed channel reads nil at once.
+// posted answers without waiting (Post that queued, or nothing to write): a closed channel
+// reads nil at once.
 var posted = func() chan error { c := make(chan error); close(c); return c }()
 
 // Post queues ops for a commit at most delay from now and returns without waiting (a closed
@@ -118,11 +119,10 @@ func (w *Writer) Enqueue(ops ...Op) <-chan error {
 // EnqueueBy is Enqueue for a request that is abandoned at deadline: ops still queued then are
 // dropped with ErrDeadline, so no state changes after the client was told it failed.
 func (w *Writer) EnqueueBy(deadline time.Time, ops ...Op) <-chan error {
-	res := make(chan error, 1)
 	if len(ops) == 0 {
-		res <- nil
-		return res
+		return posted
 	}
+	res := make(chan error, 1)
 	w.mu.Lock()
 	w.queue = append(w.queue, pending{ops: ops, res: res, deadline: deadline})
 	w.queued += len(ops)

@@ -15,8 +15,7 @@ type notifyReq struct {
 	routeSet, socket            string
 	cseq                        int64
 	headers                     string
-	body                        []byte
-	hasBody                     bool
+	body                        []byte // nil: no body (an empty one is still sent)
 	event                       string
 	dst                         string
 }
@@ -39,7 +38,7 @@ func (n *notifyReq) encode(b *wire.Builder) {
 	if n.routeSet != "" {
 		b.AddStr(wire.NRouteSet, n.routeSet)
 	}
-	if n.hasBody {
+	if n.body != nil {
 		b.Add(wire.NBody, n.body)
 	}
 }
@@ -87,7 +86,7 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 		callID: s.CallID, localTag: s.ToTag, remoteTag: s.FromTag,
 		localURI: sip.AOR(s.ToUser, s.ToDomain), remoteURI: remoteURI, target: target,
 		routeSet: s.RecordRoute, socket: s.SocketInfo, cseq: s.LocalCSeq,
-		headers: h.String(), body: body, hasBody: body != nil, event: s.Event, dst: s.connection,
+		headers: h.String(), body: body, event: s.Event, dst: s.connection,
 	}
 }
 

@@ -48,7 +48,7 @@ func (e *Engine) storeSubscription(deadline time.Time, ops ...db.Op) error {
 // Memory keeps the state and serves it; the database lacks it until the next change.
 func (e *Engine) logLostWrites(err error, ops []db.Op) {
 	for _, op := range ops {
-		what := ""
+		var what string
 		switch {
 		case op.Presentity != nil:
 			what = "publication " + op.Presentity.ETag

@@ -141,14 +141,12 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body)}
 		return a
 	}
-	upd := *s
-	upd.Expires = now + int64(expires)
-	upd.RemoteCSeq = cseq
-	upd.Contact = contact
-	if err := e.storeSubscription(dl, db.Op{Kind: db.UpdateWatcher, Watcher: &upd.Watcher}); err != nil {
+	row := s.Watcher // applied to s only once stored
+	row.Expires, row.RemoteCSeq, row.Contact = now+int64(expires), cseq, contact
+	if err := e.storeSubscription(dl, db.Op{Kind: db.UpdateWatcher, Watcher: &row}); err != nil {
 		return e.commitFailed("subscribe: refreshing "+dk.CallID, err)
 	}
-	s.Expires, s.RemoteCSeq, s.Contact = upd.Expires, cseq, contact
+	s.Expires, s.RemoteCSeq, s.Contact = row.Expires, cseq, contact
 	if s.RecordRoute == "" {
 		s.connection = conn // the refresh may come over a new connection
 	}
