@@ -45,12 +45,6 @@ int engine_handle_request(struct sip_msg *msg, int type, str *script_param);
 int presence_rpc_init(void);
 
 /* notify.c: NOTIFYs from wire fields */
-typedef struct notify_fields {
-	str callid, local_tag, remote_tag, local_uri, remote_uri, target;
-	str route_set, socket, cseq, headers, body, event, dst;
-	int has_body;
-} notify_fields_t;
-int notify_send(notify_fields_t *n);
 /* walks a frame's NOTIFY groups and sends each; returns how many failed */
 int notify_send_all(const wire_frame_t *f);
 

@@ -21,6 +21,12 @@ typedef struct notify_cbp {
 	char data[];
 } notify_cbp_t;
 
+/* one NOTIFY's wire fields; body.s == NULL: no body (an empty one is still sent) */
+typedef struct notify_fields {
+	str callid, local_tag, remote_tag, local_uri, remote_uri, target;
+	str route_set, socket, cseq, headers, body, event, dst;
+} notify_fields_t;
+
 static notify_cbp_t *cbp_new(notify_fields_t *n, int cseq)
 {
 	notify_cbp_t *p;
@@ -69,7 +75,7 @@ static void notify_done(struct cell *t, int type, struct tmcb_params *ps)
 	*ps->param = NULL;
 }
 
-int notify_send(notify_fields_t *n)
+static int notify_send(notify_fields_t *n)
 {
 	static str method = str_init("NOTIFY");
 	dlg_t td;
@@ -114,7 +120,7 @@ int notify_send(notify_fields_t *n)
 		free_rr(&td.route_set);
 		return -1;
 	}
-	set_uac_req(&uac_r, &method, &n->headers, n->has_body ? &n->body : NULL, &td,
+	set_uac_req(&uac_r, &method, &n->headers, n->body.s ? &n->body : NULL, &td,
 			TMCB_LOCAL_COMPLETED, notify_done, (void *)cbp);
 	r = gp_tmb.t_request_within(&uac_r);
 	if(r < 0) {
@@ -166,7 +172,7 @@ int notify_send_all(const wire_frame_t *f)
 			case WF_N_SOCKET: n.socket = v; break;
 			case WF_N_CSEQ: n.cseq = v; break;
 			case WF_N_HEADERS: n.headers = v; break;
-			case WF_N_BODY: n.body = v; n.has_body = 1; break;
+			case WF_N_BODY: n.body = v; break;
 			case WF_N_EVENT: n.event = v; break;
 			case WF_N_DST: n.dst = v; break;
 		}

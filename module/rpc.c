@@ -24,10 +24,7 @@ static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int na
 	int code = 0, i, r;
 	void *row = NULL;
 
-	if(gp_library_mode) {
-		rpc->fault(ctx, 500, "presence runs in library mode");
-		return;
-	}
+	/* library mode registers no RPC (mod_init returns before presence_rpc_init) */
 	wire_begin(&req, WT_RPC, engine_next_id());
 	wire_add_str(&req, WF_RPC_COMMAND, cmd);
 	for(i = 0; i < nargs; i++)
