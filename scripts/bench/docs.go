@@ -9,7 +9,6 @@ import (
 	"time"
 )
 
-func execLookPath(name string) (string, error) { return exec.LookPath(name) }
 
 type machineInfo struct {
 	date, nproc, cpu, kernel, load, kamailio, sipp, command string

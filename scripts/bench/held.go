@@ -27,11 +27,12 @@ func heldSection() {
 	perPres := b.add(label+": PSS sum growth while the presentities were loaded, per presentity (bytes)", "lower")
 	perSub := b.add(label+": PSS sum growth while the subscriptions were loaded, per subscription (bytes)", "lower")
 	engSub := b.add(label+": engine process VmRSS growth while the subscriptions were loaded, per subscription (bytes; ours only)", "lower")
+	rows := map[string]*row{"idle": idle, "load": load, "rss": rss, "big": big, "pss": pss,
+		"stop": stop, "opt": opt, "ref": ref, "perPres": perPres, "perSub": perSub, "engSub": engSub}
 	for _, t := range targets() {
-		heldRun(t, P, S, c, map[string]*row{"idle": idle, "load": load, "rss": rss, "big": big, "pss": pss,
-			"stop": stop, "opt": opt, "ref": ref, "perPres": perPres, "perSub": perSub, "engSub": engSub})
+		heldRun(t, P, S, c, rows)
 	}
-	for _, r := range []*row{idle, load, rss, big, pss, stop, opt, ref, perPres, perSub, engSub} {
+	for _, r := range rows {
 		brokenCells(r)
 	}
 }
@@ -47,58 +48,56 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 	defer k.stop()
 	set := func(name string, v val) { rows[name].cells[target] = v }
-	failAll := func(why string) {
-		for _, name := range []string{"load", "rss", "big", "pss", "stop", "opt", "ref", "perPres", "perSub", "engSub"} {
-			if _, ok := rows[name].cells[target]; !ok {
-				set(name, textVal(why))
+	failAll := func(why string) { // every row not set yet ("idle" is set first)
+		for _, r := range rows {
+			if _, ok := r.cells[target]; !ok {
+				r.cells[target] = textVal(why)
 			}
 		}
+	}
+	fail := func(err error) {
+		b.note("%s, held: %v", target, err)
+		failAll("failed")
 	}
 	time.Sleep(time.Second)
 	m0 := groupMem(k.pgid())
 	set("idle", mib(m0.rssSum))
-	logOff := k.logSize()
 
+	// load runs one closed-loop loading phase of n calls and reports what failed
+	load := func(o sippOpts, n int, noun, done string) (sippStats, bool) {
+		timeout := time.Duration(n/50+120) * time.Second // at least 50 calls/s, or the run is pointless
+		o.calls, o.rate, o.limit, o.timeout = n, float64(conf.heldRate), conf.heldWindow, timeout
+		logOff := k.logSize()
+		s, err := startSipp(k, o)
+		if err != nil {
+			fail(err)
+			return sippStats{}, false
+		}
+		s.wait(timeout + time.Minute)
+		st := s.stats()
+		logf("  %-5s %d/%d %s%s in %.1f s", target, st.success, n, noun, done, s.elapsed().Seconds())
+		if st.success < n {
+			b.note("%s, held: %d of %d %s failed; SIPp: %s; %s", target, n-st.success, n, noun,
+				strings.Join(s.errorExcerpt(3), " | "), kamLog(k, logOff))
+		}
+		return st, true
+	}
 	t0 := time.Now()
-	loadTimeout := func(calls int) time.Duration {
-		return time.Duration(calls/50+120) * time.Second // at least 50 calls/s, or the run is pointless
-	}
-	p, err := startSipp(k, sippOpts{scenario: "held_publish", calls: P, rate: float64(conf.heldRate),
-		limit: conf.heldWindow, timeout: loadTimeout(P), tag: "publish"})
-	if err != nil {
-		b.note("%s, held: %v", target, err)
-		failAll("failed")
+	pst, ok := load(sippOpts{scenario: "held_publish", tag: "publish"}, P, "PUBLISHes", " answered 200")
+	if !ok {
 		return
-	}
-	p.wait(loadTimeout(P) + time.Minute)
-	pst := p.stats()
-	logf("  %-5s %d/%d PUBLISHes answered 200 in %.1f s", target, pst.success, P, p.elapsed().Seconds())
-	if pst.success < P {
-		b.note("%s, held: %d of %d PUBLISHes failed; SIPp: %s; %s", target, P-pst.success, P,
-			strings.Join(p.errorExcerpt(3), " | "), kamLog(k, logOff))
 	}
 	time.Sleep(3 * time.Second) // commits behind the last reply, transactions freed
 	mp := groupMem(k.pgid())
 	inf := filepath.Join(dir, "subscriptions.csv")
 	if err := writeInjection(inf, P, S); err != nil {
-		b.note("%s, held: %v", target, err)
-		failAll("failed")
+		fail(err)
 		return
 	}
-	logOff = k.logSize()
-	s, err := startSipp(k, sippOpts{scenario: "held_subscribe", calls: S, rate: float64(conf.heldRate),
-		limit: conf.heldWindow, timeout: loadTimeout(S), inf: inf, tag: "subscribe"})
-	if err != nil {
-		b.note("%s, held: %v", target, err)
-		failAll("failed")
+	sst, ok := load(sippOpts{scenario: "held_subscribe", inf: inf, tag: "subscribe"}, S, "subscriptions",
+		" (SUBSCRIBE 200, NOTIFY answered)")
+	if !ok {
 		return
-	}
-	s.wait(loadTimeout(S) + time.Minute)
-	sst := s.stats()
-	logf("  %-5s %d/%d subscriptions (SUBSCRIBE 200, NOTIFY answered) in %.1f s", target, sst.success, S, s.elapsed().Seconds())
-	if sst.success < S {
-		b.note("%s, held: %d of %d subscriptions failed; SIPp: %s; %s", target, S-sst.success, S,
-			strings.Join(s.errorExcerpt(3), " | "), kamLog(k, logOff))
 	}
 	loadTime := time.Since(t0)
 	lv := num(loadTime.Seconds(), "%.0f")
@@ -110,8 +109,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	// the probe: a subscription of our own, to refresh after the restart
 	c, err := newSIPClient(k.port)
 	if err != nil {
-		b.note("%s, held: %v", target, err)
-		failAll("failed")
+		fail(err)
 		return
 	}
 	defer c.close()
@@ -144,7 +142,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 
 	// restart: SIGTERM, start again on the same cfg and DB
-	logOff = k.logSize()
+	logOff := k.logSize()
 	stopDur, err := k.term(5 * time.Minute)
 	sv := num(stopDur.Seconds(), "%.2f")
 	if err != nil {
@@ -152,7 +150,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		sv.txt += " (killed)"
 	}
 	set("stop", sv)
-	if code := k.cmd.ProcessState.ExitCode(); code != 0 {
+	if ps := k.cmd.ProcessState; ps != nil && ps.ExitCode() != 0 { // nil: not reaped even after SIGKILL
 		b.note("%s, held: Kamailio exited with %v after SIGTERM; %s", target, k.cmd.ProcessState,
 			kamLog(k, logOff))
 	}

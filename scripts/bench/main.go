@@ -103,7 +103,7 @@ func run() {
 		}
 	}
 	for _, bin := range []string{"kamailio", "sipp", "sqlite3"} {
-		if _, err := execLookPath(bin); err != nil {
+		if _, err := exec.LookPath(bin); err != nil {
 			fatalf("%s is not on PATH (scripts/deps.sh installs it)", bin)
 		}
 	}
@@ -148,12 +148,11 @@ func run() {
 		for t := range b.broken {
 			fmt.Fprintf(os.Stderr, "bench: ERROR: %s Kamailio did not start (see above); its cells say so\n", t)
 		}
-		killAllGroups()
-		exitCode = 1
+		exitCode = 1 // the deferred clean-up kills what is left
 	}
 }
 
-// exitCode is the process's exit status, set by main before its deferred clean-up runs.
+// exitCode is the process's exit status, set by run before its deferred clean-up runs.
 var exitCode int
 
 // snapshotModules copies our presence.so and libgopresence.so into the work directory and
@@ -662,8 +661,8 @@ func fanoutRun(target string, n int) (val, val, val) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	m.wait(60 * time.Second)
-	sent := m.logTimes("sent")
-	if len(sent) == 0 || len(m.logTimes("answered")) == 0 {
+	sent, answeredAt := m.logTimes("sent"), m.logTimes("answered")
+	if len(sent) == 0 || len(answeredAt) == 0 {
 		return fail("modify PUBLISH failed: %s", strings.Join(append(m.errorExcerpt(2), k.errorLines(logOff, 3)...), " | "))
 	}
 	var times []time.Time
@@ -677,7 +676,7 @@ func fanoutRun(target string, n int) (val, val, val) {
 	lastT, medT := times[len(times)-1], times[len(times)/2]
 	latency := lastT.Sub(sent[0])
 	median := medT.Sub(sent[0])
-	answered := m.logTimes("answered")[0].Sub(sent[0])
+	answered := answeredAt[0].Sub(sent[0])
 	per := (c1 - c0) * 1000 / float64(len(times))
 	logf("  %-5s %d/%d notified; PUBLISH answered after %v; last NOTIFY %v, median %v; %.2f CPU s (%.3f per 1,000); Kamailio socket drops %d",
 		target, len(times), subscribed, answered.Round(time.Millisecond), latency.Round(time.Millisecond),

@@ -74,16 +74,24 @@ func TestSubscriptionExpires(t *testing.T) {
 func TestNotifyRejectedRemovesSubscription(t *testing.T) {
 	t.Parallel()
 	eachTarget(t, func(t *testing.T, k *kamailio) {
-		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
-		w := k.startSipp(t, "watch_reject_notify")
-		w.waitVar(t, "subscribed", 10*time.Second)
-		etag = k.runSipp(t, "publish_modify", "etag", etag, "note", "second")["etag"]
-		w.waitVar(t, "rejected", 10*time.Second)
-		k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", 2*time.Second)
-		settleStockWrites()
-		k.runSipp(t, "publish_modify", "etag", etag, "note", "third")
-		w.wait(t)
+		notifyFailureEndsSubscription(t, k, "watch_reject_notify", "rejected", 2*time.Second)
 	})
+}
+
+// notifyFailureEndsSubscription: a watcher (scenario watch) subscribes, a modify makes the
+// NOTIFY it fails (its variable failed is set), the row is gone within rowGone, and a further
+// change sends no NOTIFY (the scenario fails on one).
+func notifyFailureEndsSubscription(t *testing.T, k *kamailio, watch, failed string, rowGone time.Duration) {
+	t.Helper()
+	etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
+	w := k.startSipp(t, watch)
+	w.waitVar(t, "subscribed", 10*time.Second)
+	etag = k.runSipp(t, "publish_modify", "etag", etag, "note", "second")["etag"]
+	w.waitVar(t, failed, 10*time.Second)
+	k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", rowGone)
+	settleStockWrites()
+	k.runSipp(t, "publish_modify", "etag", etag, "note", "third")
+	w.wait(t)
 }
 
 // A NOTIFY never answered times out in tm (408 after fr_timer) and, with timeout_rm_subs=1
@@ -92,14 +100,6 @@ func TestNotifyTimeoutRemovesSubscription(t *testing.T) {
 	t.Parallel()
 	o := options{tm: map[string]any{"fr_timer": 1000}}
 	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
-		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
-		w := k.startSipp(t, "watch_ignore_notify")
-		w.waitVar(t, "subscribed", 10*time.Second)
-		etag = k.runSipp(t, "publish_modify", "etag", etag, "note", "second")["etag"]
-		w.waitVar(t, "ignored", 10*time.Second)
-		k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", 4*time.Second)
-		settleStockWrites()
-		k.runSipp(t, "publish_modify", "etag", etag, "note", "third")
-		w.wait(t)
+		notifyFailureEndsSubscription(t, k, "watch_ignore_notify", "ignored", 4*time.Second)
 	})
 }
