@@ -171,6 +171,29 @@ static void dispatch(const unsigned char *frame, size_t len)
 		LM_ERR("unexpected frame type %d from the engine\n", f.type);
 }
 
+/* dispatches every whole frame in buf[0..len), moves what is left of a partial one to the front
+ * (once per read, not per frame) and returns its length; (size_t)-1 on an oversized frame */
+static size_t dispatch_frames(unsigned char *buf, size_t len)
+{
+	size_t off = 0;
+	uint32_t n;
+
+	while(len - off >= 4) {
+		n = wire_peek_len(buf + off);
+		if(n > WIRE_MAX_FRAME) {
+			LM_CRIT("engine: oversized frame on the pipe\n");
+			return (size_t)-1;
+		}
+		if(len - off < (size_t)n + 4)
+			break;
+		dispatch(buf + off, (size_t)n + 4);
+		off += (size_t)n + 4;
+	}
+	if(off > 0)
+		memmove(buf, buf + off, len - off);
+	return len - off;
+}
+
 void engine_main(void)
 {
 	void *h;
@@ -209,11 +232,14 @@ void engine_main(void)
 	if(start(gp_engine_config, gp_engine_config_len, p[1]) != 0) {
 		/* the reason was written to the pipe as a log frame */
 		struct pollfd pfd = {p[0], POLLIN, 0};
-		unsigned char tmp[4096];
+		unsigned char tmp[65536];
+		size_t have = 0;
 		int n;
-		while(poll(&pfd, 1, 100) > 0 && (n = read(p[0], tmp, sizeof(tmp))) > 0) {
-			if(n >= 4 && wire_peek_len(tmp) + 4 <= (uint32_t)n)
-				dispatch(tmp, wire_peek_len(tmp) + 4);
+		while(have < sizeof(tmp) && poll(&pfd, 1, 100) > 0
+				&& (n = read(p[0], tmp + have, sizeof(tmp) - have)) > 0) {
+			have = dispatch_frames(tmp, have + (size_t)n);
+			if(have == (size_t)-1)
+				break;
 		}
 		LM_CRIT("presence engine failed to start\n");
 		exit(-1);
@@ -248,29 +274,14 @@ void engine_main(void)
 			}
 			continue;
 		}
-		len += r;
-		/* whole frames only */
-		for(;;) {
-			uint32_t n;
-			if(len < 4)
-				break;
-			n = wire_peek_len(buf);
-			if(n > WIRE_MAX_FRAME) {
-				LM_CRIT("engine: oversized frame on the pipe\n");
+		len = dispatch_frames(buf, len + (size_t)r);
+		if(len == (size_t)-1)
+			exit(-1);
+		if(len >= 4 && cap < (size_t)wire_peek_len(buf) + 4) { /* room for the next frame */
+			cap = (size_t)wire_peek_len(buf) + 4;
+			buf = realloc(buf, cap);
+			if(buf == NULL)
 				exit(-1);
-			}
-			if(len < (size_t)n + 4) {
-				if(cap < (size_t)n + 4) {
-					cap = (size_t)n + 4;
-					buf = realloc(buf, cap);
-					if(buf == NULL)
-						exit(-1);
-				}
-				break;
-			}
-			dispatch(buf, (size_t)n + 4);
-			memmove(buf, buf + n + 4, len - n - 4);
-			len -= n + 4;
 		}
 	}
 }
