@@ -166,7 +166,8 @@ int engine_call(wire_buf_t *req, unsigned char **ans, size_t *ans_len)
 			deadline - (gp_engine_timeout_ms > 400 ? 100 : gp_engine_timeout_ms / 4));
 	if(send_frame(req, deadline) < 0)
 		return -1;
-	if(read_all(hdr, 4, deadline) < 0) {
+	/* wait first: the engine cannot have answered yet, a read now would only say EAGAIN */
+	if(wait_fd(POLLIN, deadline) < 0 || read_all(hdr, 4, deadline) < 0) {
 		LM_ERR("no answer from the presence engine within %d ms\n", gp_engine_timeout_ms);
 		drop();
 		return -1;
