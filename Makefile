@@ -13,7 +13,7 @@ RUNDIR   := $(BUILD)/run
 # the system SQLite, so the engine process holds one copy next to db_sqlite's
 GOTAGS   := libsqlite3
 GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-CFILES   := $(wildcard module/*.c module/*.h) module/Makefile
+CFILES   := $(wildcard module/*.c module/*.h module/*.def) module/Makefile
 
 .PHONY: all deps build run test test-go test-c test-integration fuzz clean
 
@@ -37,7 +37,7 @@ $(MODDIR)/libgopresence.so: $(BUILD)/.deps $(GOFILES)
 $(MODDIR)/presence.so: $(BUILD)/.deps $(CFILES)
 	@mkdir -p $(MODDIR) $(KSRC)/src/modules/gopresence
 	rm -f $(KSRC)/src/modules/gopresence/*.[cho] $(KSRC)/src/modules/gopresence/*.so
-	cp module/*.c module/*.h module/Makefile $(KSRC)/src/modules/gopresence/
+	cp module/*.c module/*.h module/*.def module/Makefile $(KSRC)/src/modules/gopresence/
 	$(MAKE) -C $(KSRC) modules modules=src/modules/gopresence CC_EXTRA_OPTS=-Wno-unused-parameter
 	cp $(KSRC)/src/modules/gopresence/presence.so $@
 
@@ -58,6 +58,9 @@ test-c: $(BUILD)/.deps
 	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -o $(BUILD)/wire_test \
 		module/test/wire_test.c module/wire.c
 	$(BUILD)/wire_test gopresence/wire/testdata
+	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -o $(BUILD)/params_test \
+		module/test/params_test.c module/params_policy.c
+	$(BUILD)/params_test
 
 test-integration: build
 	GOPRESENCE_MODULE_DIR=$(MODDIR) go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
@@ -71,7 +74,7 @@ fuzz: $(BUILD)/.deps
 	  done; done
 
 clean:
-	rm -rf $(MODDIR) $(BUILD)/wire_test
+	rm -rf $(MODDIR) $(BUILD)/wire_test $(BUILD)/params_test
 
 # `make bench`: the same SIPp load against Kamailio with the stock presence module and with ours,
 # one table (also written to docs/performance.md). BENCH_QUICK=1 make bench: a short run.

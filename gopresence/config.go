@@ -5,44 +5,46 @@ package gopresence
 
 import (
 	"bufio"
-
+	"errors"
 	"fmt"
-	"github.com/gopresence/gopresence/db"
+	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/gopresence/gopresence/db"
 )
 
-// Config holds the module parameters the engine uses. The C module hands them over as
-// "name=value" lines (ParseConfig); names are the modparam names.
+// Config holds the module parameters the engine uses. module/params.def is their one table:
+// names, defaults and what a bad value becomes are decided there, and the C module hands the
+// engine only values that passed (as "name=value" lines, ParseConfig). Each field's `param` tag
+// is its modparam name; config_test.go holds this struct and DefaultConfig against the table.
 type Config struct {
-	DBURL               string
-	PresentityTable     string
-	ActiveWatchersTable string
-	WatchersTable       string
-	CleanPeriod         int
-	DBUpdatePeriod      int
-	ExpiresOffset       int
-	MaxExpires          uint32
-	MinExpires          uint32
-	MinExpiresAction    int
-	ServerAddress       string
-	SubsHtableSize      int
-	PresHtableSize      int
-	TimeoutRmSubs       int
-	SubsRespond200      int
-	SendFastNotify      int
-	CSeqOffset          int
-	ToTagPref           string
-	ForceDelete         int
-	SipURIMatch         int
-	SubsDBMode          int // 0 memory only, 1 write-through, 2 write-back, 3 DB only (as 1)
-	DBCommitDelay       int // ms a change may wait to be written behind; 0: before the reply
-
-	// Not modparams: set by the module for the engine process.
-	SocketPath string
+	DBURL               string `param:"db_url"`
+	PresentityTable     string `param:"presentity_table"`
+	ActiveWatchersTable string `param:"active_watchers_table"`
+	WatchersTable       string `param:"watchers_table"`
+	CleanPeriod         int    `param:"clean_period"`
+	DBUpdatePeriod      int    `param:"db_update_period"`
+	ExpiresOffset       int    `param:"expires_offset"`
+	MaxExpires          uint32 `param:"max_expires"`
+	MinExpires          uint32 `param:"min_expires"`
+	MinExpiresAction    int    `param:"min_expires_action"`
+	ServerAddress       string `param:"server_address"`
+	SubsHtableSize      int    `param:"subs_htable_size"`
+	PresHtableSize      int    `param:"pres_htable_size"`
+	TimeoutRmSubs       int    `param:"timeout_rm_subs"`
+	SubsRespond200      int    `param:"subs_respond_200"`
+	SendFastNotify      int    `param:"send_fast_notify"`
+	CSeqOffset          int    `param:"cseq_offset"`
+	ToTagPref           string `param:"to_tag_pref"`
+	ForceDelete         int    `param:"force_delete"`
+	SipURIMatch         int    `param:"sip_uri_match"`
+	SubsDBMode          int    `param:"subs_db_mode"`    // 0 memory only, 1 write-through, 2 write-back, 3 DB only (as 1)
+	DBCommitDelay       int    `param:"db_commit_delay"` // ms a change may wait to be written behind; 0: before the reply
+	SocketPath          string `param:"engine_socket"`   // the module resolves its default
 }
 
-// DefaultConfig has the stock defaults (presence.c:84-176 and the admin guide).
+// DefaultConfig has the defaults of module/params.def (stock's, presence.c:84-176).
 func DefaultConfig() Config {
 	return Config{
 		PresentityTable:     "presentity",
@@ -85,41 +87,32 @@ func ParseConfig(text string) (Config, error) {
 	return c, sc.Err()
 }
 
+// set stores one value in the field tagged with its name.
 func (c *Config) set(name, val string) error {
-	str := map[string]*string{
-		"db_url": &c.DBURL, "presentity_table": &c.PresentityTable,
-		"active_watchers_table": &c.ActiveWatchersTable, "watchers_table": &c.WatchersTable,
-		"server_address": &c.ServerAddress, "socket_path": &c.SocketPath,
-		"to_tag_pref": &c.ToTagPref,
-	}
-	if p, ok := str[name]; ok {
-		*p = val
-		return nil
-	}
-	ints := map[string]*int{
-		"clean_period": &c.CleanPeriod, "db_update_period": &c.DBUpdatePeriod,
-		"expires_offset": &c.ExpiresOffset, "min_expires_action": &c.MinExpiresAction,
-		"subs_htable_size": &c.SubsHtableSize, "pres_htable_size": &c.PresHtableSize,
-		"timeout_rm_subs": &c.TimeoutRmSubs, "subs_respond_200": &c.SubsRespond200,
-		"send_fast_notify": &c.SendFastNotify, "cseq_offset": &c.CSeqOffset,
-		"force_delete": &c.ForceDelete, "sip_uri_match": &c.SipURIMatch,
-		"subs_db_mode": &c.SubsDBMode, "db_commit_delay": &c.DBCommitDelay,
-	}
-	if p, ok := ints[name]; ok {
-		n, err := strconv.Atoi(val)
-		if err != nil {
-			return fmt.Errorf("modparam %q: %q is not an integer", name, val)
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if v.Type().Field(i).Tag.Get("param") != name {
+			continue
 		}
-		*p = n
-		return nil
-	}
-	u32 := map[string]*uint32{"max_expires": &c.MaxExpires, "min_expires": &c.MinExpires}
-	if p, ok := u32[name]; ok {
-		n, err := strconv.ParseUint(val, 10, 32)
-		if err != nil {
-			return fmt.Errorf("modparam %q: %q is not a non-negative integer", name, val)
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(val)
+		case reflect.Int:
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return fmt.Errorf("modparam %q: %q is not an integer", name, val)
+			}
+			f.SetInt(int64(n))
+		case reflect.Uint32:
+			n, err := strconv.ParseUint(val, 10, 32)
+			if err != nil {
+				return fmt.Errorf("modparam %q: %q is not a non-negative integer", name, val)
+			}
+			f.SetUint(n)
+		default:
+			return fmt.Errorf("modparam %q: field kind %s not handled", name, f.Kind())
 		}
-		*p = uint32(n)
 		return nil
 	}
 	return fmt.Errorf("unknown engine parameter %q", name)
@@ -130,35 +123,11 @@ func (c *Config) tables() db.Tables {
 	return db.Tables{Presentity: c.PresentityTable, ActiveWatchers: c.ActiveWatchersTable, Watchers: c.WatchersTable}
 }
 
-// Normalize applies stock's corrections for out-of-range values (presence.c mod_init) and
-// rejects what stock rejects.
-func (c *Config) Normalize() error {
-	if c.MaxExpires == 0 {
-		c.MaxExpires = 3600
-	}
-	if c.ExpiresOffset < 0 {
-		c.ExpiresOffset = 0
-	}
-	if c.MinExpires > c.MaxExpires {
-		c.MinExpires = c.MaxExpires
-	}
-	if c.MinExpiresAction != 1 && c.MinExpiresAction != 2 {
-		return fmt.Errorf("modparam \"min_expires_action\": %d is not 1 (reply 423) or 2 (raise to min_expires)", c.MinExpiresAction)
-	}
-	if c.SubsHtableSize < 1 || c.SubsHtableSize > 20 {
-		c.SubsHtableSize = 9
-	}
-	if c.PresHtableSize < 1 || c.PresHtableSize > 20 {
-		c.PresHtableSize = 9
-	}
-	if c.SubsDBMode < 0 || c.SubsDBMode > 3 {
-		return fmt.Errorf("modparam \"subs_db_mode\": %d is not 0, 1, 2 or 3", c.SubsDBMode)
-	}
-	if c.DBCommitDelay < 0 || c.DBCommitDelay > 60000 {
-		return fmt.Errorf("modparam \"db_commit_delay\": %d ms is out of range [0, 60000]", c.DBCommitDelay)
-	}
+// requireDBURL: the only rule the engine adds to the table's (a server needs its database;
+// the module runs in library mode without one and starts no engine).
+func (c *Config) requireDBURL() error {
 	if c.DBURL == "" {
-		return fmt.Errorf("modparam \"db_url\" is not set")
+		return errors.New("modparam \"db_url\" is not set")
 	}
 	return nil
 }

@@ -67,18 +67,6 @@ func TestSubsDBModeNoDB(t *testing.T) {
 	}
 }
 
-func TestStorageParamsChecked(t *testing.T) {
-	for _, extra := range []string{"subs_db_mode=4", "subs_db_mode=-1", "db_commit_delay=-1", "db_commit_delay=60001"} {
-		cfg, err := ParseConfig("db_url=sqlite:///tmp/x.db\n" + extra)
-		if err == nil {
-			err = cfg.Normalize()
-		}
-		if err == nil {
-			t.Errorf("%s accepted", extra)
-		}
-	}
-}
-
 // captureLog keeps log lines for inspection.
 type captureLog struct {
 	mu    sync.Mutex

@@ -14,17 +14,17 @@
 #include "../../modules/tm/h_table.h"
 
 #include "wire.h"
+#include "params.h"
 
 /* presence.c: module state */
 extern sl_api_t gp_slb;
 extern struct tm_binds gp_tmb;
 extern int gp_library_mode;
-extern char *gp_socket_path;
-extern char *gp_library_path;
-extern int gp_engine_timeout_ms;
 extern char *gp_engine_config; /* "name=value\n" lines for the engine */
 extern int gp_engine_config_len;
-extern int gp_local_log_level;
+#define gp_socket_path gp_param_engine_socket
+#define gp_library_path gp_param_engine_library
+#define gp_engine_timeout_ms gp_param_engine_timeout
 
 /* engine_proc.c: the engine process (the only one that loads Go) */
 int engine_validate(void);	   /* start-up check in a short-lived child */

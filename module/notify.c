@@ -127,7 +127,8 @@ static int notify_send(notify_fields_t *n)
 		LM_ERR("t_request_within failed for NOTIFY in %.*s\n", n->callid.len, n->callid.s);
 		shm_free(cbp);
 	} else {
-		LOG(gp_local_log_level, "NOTIFY %.*s via %.*s on behalf of %.*s for event %.*s : %.*s\n",
+		LM_GEN2(gp_local_log_facility, gp_param_local_log_level,
+				"NOTIFY %.*s via %.*s on behalf of %.*s for event %.*s : %.*s\n",
 				td.rem_uri.len, td.rem_uri.s,
 				td.hooks.next_hop ? td.hooks.next_hop->len : 0,
 				td.hooks.next_hop ? td.hooks.next_hop->s : "",
