@@ -151,3 +151,82 @@ func TestNotifyRouteSetKeepsRecordRouteOrder(t *testing.T) {
 		t.Fatalf("route set of a later NOTIFY %q", got)
 	}
 }
+
+// notifyResult reports a NOTIFY's final reply code for dialog callID, as tm's callback does.
+func notifyResult(t *testing.T, e *Engine, callID, toTag, code string) {
+	t.Helper()
+	b := wire.NewBuilder(wire.TNotifyResult, 0).AddStr(wire.NCallID, callID).
+		AddStr(wire.NLocalTag, toTag).AddStr(wire.NRemoteTag, "ft-"+callID).AddStr(wire.ReplyCode, code)
+	f, err := wire.Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := e.Handle(f); out != nil {
+		t.Fatal("NotifyResult answered")
+	}
+}
+
+// timeout_rm_subs: a NOTIFY that timed out removes the subscription only when it is 1.
+func TestTimeoutRmSubs(t *testing.T) {
+	for _, c := range []struct {
+		param string
+		left  int
+	}{{"", 0}, {"timeout_rm_subs=1", 0}, {"timeout_rm_subs=0", 1}} {
+		e, _, tt := subscribed(t, c.param)
+		notifyResult(t, e, "w1", tt, "408")
+		if got := e.Stats().Subscriptions; got != c.left {
+			t.Errorf("%q: %d subscriptions after a 408, want %d", c.param, got, c.left)
+		}
+		notifyResult(t, e, "w1", tt, "481")
+		if got := e.Stats().Subscriptions; got != 0 {
+			t.Errorf("%q: a 481 kept the subscription", c.param)
+		}
+	}
+}
+
+// send_fast_notify=0: no NOTIFY right after an initial or refreshing SUBSCRIBE; a fetch, an
+// un-SUBSCRIBE and a PUBLISH still notify.
+func TestSendFastNotifyOff(t *testing.T) {
+	e, _ := newTestEngine(t, "", "send_fast_notify=0")
+	do(t, e, wire.TPublish, publish("", "600", pidf1))
+	r := do(t, e, wire.TSubscribe, subscribe("w1", "", "600", 1))
+	if r.code != 200 || len(r.notifs) != 0 {
+		t.Fatalf("initial SUBSCRIBE: %d, %d NOTIFYs", r.code, len(r.notifs))
+	}
+	tt := r.toTag
+	if r = do(t, e, wire.TSubscribe, subscribe("w1", tt, "600", 2)); r.code != 200 || len(r.notifs) != 0 {
+		t.Fatalf("refresh: %d, %d NOTIFYs", r.code, len(r.notifs))
+	}
+	if r = do(t, e, wire.TPublish, publish("", "600", pidf2)); len(r.notifs) != 1 {
+		t.Fatalf("PUBLISH: %d NOTIFYs", len(r.notifs))
+	}
+	if r = do(t, e, wire.TSubscribe, subscribe("f1", "", "0", 1)); len(r.notifs) != 1 ||
+		subscriptionState(r.notifs[0]) != "terminated;reason=timeout" {
+		t.Fatalf("fetch: %+v", r.notifs)
+	}
+	if r = do(t, e, wire.TSubscribe, subscribe("w1", tt, "0", 3)); len(r.notifs) != 1 ||
+		subscriptionState(r.notifs[0]) != "terminated;reason=timeout" {
+		t.Fatalf("un-SUBSCRIBE: %+v", r.notifs)
+	}
+}
+
+// handle_publish(sender): the watcher whose Contact is the sender is not notified; with
+// sip_uri_match=1 the comparison ignores case.
+func TestSenderMatch(t *testing.T) {
+	for _, c := range []struct {
+		param, sender string
+		notified      int
+	}{
+		{"", "sip:bob@10.0.0.2:5060", 0},
+		{"", "sip:BOB@10.0.0.2:5060", 1},
+		{"sip_uri_match=1", "sip:BOB@10.0.0.2:5060", 0},
+		{"sip_uri_match=1", "sip:carol@10.0.0.2:5060", 1},
+	} {
+		e, _, _ := subscribed(t, c.param)
+		m := publish("", "60", pidf1)
+		m[wire.ScriptParam] = c.sender
+		if r := do(t, e, wire.TPublish, m); r.code != 200 || len(r.notifs) != c.notified {
+			t.Errorf("%q, sender %s: %d, %d NOTIFYs, want %d", c.param, c.sender, r.code, len(r.notifs), c.notified)
+		}
+	}
+}
