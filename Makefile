@@ -15,7 +15,7 @@ GOTAGS   := libsqlite3
 GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 CFILES   := $(wildcard module/*.c module/*.h module/*.def) module/Makefile
 
-.PHONY: all deps build run test test-go test-c test-integration fuzz clean
+.PHONY: all deps build run test test-go test-c test-integration fuzz mutate clean
 
 all: build
 
@@ -72,6 +72,10 @@ fuzz: $(BUILD)/.deps
 	  for t in $$(go test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 	    echo "== $$pkg $$t"; go test -tags $(GOTAGS) -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -timeout 0 $$pkg || exit 1; \
 	  done; done
+
+# mutation testing (not part of `make test`: it runs the suites once per mutant)
+mutate: build
+	scripts/mutate/run
 
 clean:
 	rm -rf $(MODDIR) $(BUILD)/wire_test $(BUILD)/params_test
