@@ -12,12 +12,16 @@ import (
 	"strings"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/sip"
 )
 
 // Config holds the module parameters the engine uses. module/params.def is their one table:
 // names, defaults and what a bad value becomes are decided there, and the C module hands the
 // engine only values that passed (as "name=value" lines, ParseConfig). Each field's `param` tag
 // is its modparam name; config_test.go holds this struct and DefaultConfig against the table.
+// A `check` tag names a SIP syntax rule (the table's GP_SIP_URI, GP_TOKEN32): SIP syntax is
+// the engine's, so the module's start-up check (Validate) applies it, and a bad value stops
+// Kamailio naming the parameter.
 type Config struct {
 	DBURL               string `param:"db_url"`
 	PresentityTable     string `param:"presentity_table"`
@@ -29,14 +33,14 @@ type Config struct {
 	MaxExpires          uint32 `param:"max_expires"`
 	MinExpires          uint32 `param:"min_expires"`
 	MinExpiresAction    int    `param:"min_expires_action"`
-	ServerAddress       string `param:"server_address"`
+	ServerAddress       string `param:"server_address" check:"sip_uri"`
 	SubsHtableSize      int    `param:"subs_htable_size"`
 	PresHtableSize      int    `param:"pres_htable_size"`
 	TimeoutRmSubs       int    `param:"timeout_rm_subs"`
 	SubsRespond200      int    `param:"subs_respond_200"`
 	SendFastNotify      int    `param:"send_fast_notify"`
 	CSeqOffset          int    `param:"cseq_offset"`
-	ToTagPref           string `param:"to_tag_pref"`
+	ToTagPref           string `param:"to_tag_pref" check:"token32"`
 	ForceDelete         int    `param:"force_delete"`
 	SipURIMatch         int    `param:"sip_uri_match"`
 	SubsDBMode          int    `param:"subs_db_mode"`    // 0 memory only, 1 write-through, 2 write-back, 3 DB only (as 1)
@@ -123,11 +127,45 @@ func (c *Config) tables() db.Tables {
 	return db.Tables{Presentity: c.PresentityTable, ActiveWatchers: c.ActiveWatchersTable, Watchers: c.WatchersTable}
 }
 
-// requireDBURL: the only rule the engine adds to the table's (a server needs its database;
-// the module runs in library mode without one and starts no engine).
-func (c *Config) requireDBURL() error {
+// check applies the rules the engine adds to the table's: a server needs its database (the
+// module runs in library mode without one and starts no engine), and the SIP syntax of the
+// fields tagged `check`.
+func (c *Config) check() error {
 	if c.DBURL == "" {
 		return errors.New("modparam \"db_url\" is not set")
+	}
+	v := reflect.ValueOf(c).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if rule := f.Tag.Get("check"); rule != "" {
+			if err := checkSyntax(rule, v.Field(i).String()); err != nil {
+				return fmt.Errorf("modparam %q: %q %w", f.Tag.Get("param"), v.Field(i).String(), err)
+			}
+		}
+	}
+	return nil
+}
+
+var errSyntax = errors.New("is not valid")
+
+// checkSyntax: sip_uri is empty or a bare sip:/sips: URI (it becomes every Contact we send);
+// token32 is an RFC 3261 token of at most 32 characters, or empty (it starts every To tag).
+func checkSyntax(rule, val string) error {
+	if val == "" {
+		return nil
+	}
+	switch rule {
+	case "sip_uri":
+		u, err := sip.ParseURI(val)
+		if err != nil || (u.Scheme != "sip" && u.Scheme != "sips") || strings.ContainsAny(val, "<>") {
+			return fmt.Errorf("%w: not a sip: or sips: URI", errSyntax)
+		}
+	case "token32":
+		if len(val) > 32 || !sip.IsToken(val) {
+			return fmt.Errorf("%w: not a token of at most 32 characters", errSyntax)
+		}
+	default:
+		return fmt.Errorf("unknown check %q", rule)
 	}
 	return nil
 }

@@ -92,6 +92,13 @@ func TestConfigMatchesParamTable(t *testing.T) {
 		}
 		seen[p.name] = true
 		f, ok := fields[p.name]
+		wantCheck := map[string]string{"GP_SIP_URI": "sip_uri", "GP_TOKEN32": "token32"}[p.policy]
+		if wantCheck != "" && !p.toEngine {
+			t.Errorf("%s: %s is checked by the engine, which never sees it", p.name, p.policy)
+		}
+		if ok && f.Tag.Get("check") != wantCheck {
+			t.Errorf("%s: Config.%s checks %q, params.def says %s", p.name, f.Name, f.Tag.Get("check"), p.policy)
+		}
 		if !p.toEngine {
 			if ok {
 				t.Errorf("%s is not handed to the engine but Config.%s has it", p.name, f.Name)
@@ -187,6 +194,42 @@ func TestParamsDocumented(t *testing.T) {
 		}
 		if p.policy != "GP_ANY" && p.policy != "GP_FREE" && !strings.Contains(badValues, "`"+p.name+"`") {
 			t.Errorf("module/README.md 2.18 does not say what a bad %s becomes", p.name)
+		}
+	}
+}
+
+// The SIP syntax of string parameters, checked at start-up (params.def GP_SIP_URI, GP_TOKEN32).
+func TestConfigCheckSyntax(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		ok   bool
+	}{
+		{"server_address=sip:presence@10.0.0.1:5060", true},
+		{"server_address=SIPS:presence@example.com;transport=tls", true},
+		{"server_address=", true},
+		{"server_address=10.0.0.1:5060", false},
+		{"server_address=tel:+123", false},
+		{"server_address=<sip:presence@10.0.0.1>", false},
+		{"server_address=sip:", false},
+		{"server_address=sip:a b@x", false},
+		{"to_tag_pref=10", true},
+		{"to_tag_pref=", true},
+		{"to_tag_pref=a b", false},
+		{"to_tag_pref=a;b", false},
+		{"to_tag_pref=123456789012345678901234567890123", false},
+		{"db_url=", false},
+	} {
+		cfg, err := ParseConfig("db_url=sqlite:///x.db\n" + c.line + "\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.check()
+		if (err == nil) != c.ok {
+			t.Errorf("%s: check() = %v", c.line, err)
+		}
+		name, _, _ := strings.Cut(c.line, "=")
+		if err != nil && !strings.Contains(err.Error(), `"`+name+`"`) {
+			t.Errorf("%s: the error does not name the parameter: %v", c.line, err)
 		}
 	}
 }

@@ -52,7 +52,7 @@ type Engine struct {
 
 // New opens storage, restores state and returns a ready engine.
 func New(cfg Config, log Logger) (*Engine, error) {
-	if err := cfg.requireDBURL(); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	st, err := db.Open(cfg.DBURL, cfg.tables())
@@ -81,7 +81,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 // Validate checks a configuration the way start-up will use it (db_url opens, tables exist
 // or can be created, versions match), for the module's start-up check.
 func Validate(cfg Config) error {
-	if err := cfg.requireDBURL(); err != nil {
+	if err := cfg.check(); err != nil {
 		return err
 	}
 	st, err := db.Open(cfg.DBURL, cfg.tables())

@@ -125,10 +125,6 @@ int gp_params_check(void)
 	for(i = 0; i < N_OF(str_params); i++) {
 		const struct str_param *p = &str_params[i];
 		v = str_value(p);
-		if(gp_str_check(v.s, v.len, p->check, why, sizeof(why)) < 0) {
-			LM_ERR("modparam \"%s\": %s\n", p->name, why);
-			return -1;
-		}
 		if(p->accepted && differs(v, p->dflt))
 			LM_INFO("modparam \"%s\" accepted: %s\n", p->name, p->accepted);
 	}

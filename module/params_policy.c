@@ -1,7 +1,6 @@
 /* Module parameter policies (params_policy.h). */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "params_policy.h"
 
@@ -39,35 +38,4 @@ int gp_int_policy(int *v, int dflt, int min, int max, int policy, char *why, siz
 	else
 		snprintf(why, whylen, "%d is out of range [%d, %d], using %d", was, min, max, now);
 	return 1;
-}
-
-/* RFC 3261 token characters (section 25.1) */
-static const char token_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-								  "0123456789-.!%*_+`'~";
-
-int gp_str_check(const char *s, int len, int check, char *why, size_t whylen)
-{
-	int i;
-
-	switch(check) {
-		case GP_SIP_URI:
-			if(s == NULL || len == 0 || (len >= 4 && strncasecmp(s, "sip:", 4) == 0)
-					|| (len >= 5 && strncasecmp(s, "sips:", 5) == 0))
-				return 0;
-			snprintf(why, whylen, "\"%.*s\" is not a SIP URI", len, s);
-			return -1;
-		case GP_TOKEN32:
-			if(s != NULL && len <= 32) {
-				for(i = 0; i < len; i++)
-					if(s[i] == 0 || strchr(token_chars, s[i]) == NULL)
-						break;
-				if(i == len)
-					return 0;
-			}
-			snprintf(why, whylen, "\"%.*s\" is not a token of at most 32 characters",
-					s ? len : 0, s ? s : "");
-			return -1;
-		default:
-			return 0;
-	}
 }

@@ -23,18 +23,17 @@ enum gp_policy {
 	GP_ONE,		 /* a flag, on only when == 1 (stock tests `p == 1`) */
 };
 
+/* String checks. SIP syntax is the engine's: GP_SIP_URI and GP_TOKEN32 are applied by its
+ * start-up check (gopresence/config.go, the field's `check` tag), which stops Kamailio. */
 enum gp_check {
 	GP_FREE,	 /* any string */
-	GP_SIP_URI,	 /* empty, or starting sip: / sips: (it becomes a Contact) */
-	GP_TOKEN32,	 /* an RFC 3261 token of at most 32 characters (it starts every To-tag) */
-	GP_FACILITY, /* a syslog facility name: checked by the module (Kamailio's str2facility) */
+	GP_SIP_URI,	 /* empty, or a sip:/sips: URI (it becomes a Contact): the engine checks */
+	GP_TOKEN32,	 /* an RFC 3261 token of at most 32 characters (it starts every To tag) */
+	GP_FACILITY, /* a syslog facility name: the module checks (Kamailio's str2facility) */
 };
 
 /* Applies policy to *v. Returns 0 when *v is kept, 1 when it was changed (why says how, for a
  * WARN line), -1 when start-up must stop (why says why, for an ERR line). */
 int gp_int_policy(int *v, int dflt, int min, int max, int policy, char *why, size_t whylen);
-
-/* Checks a string value (s may be NULL: unset). 0 ok, -1 refused (why says why). */
-int gp_str_check(const char *s, int len, int check, char *why, size_t whylen);
 
 #endif

@@ -26,7 +26,7 @@ func ParseEvent(s string) (Event, error) {
 	}
 	parts := strings.Split(s, ";")
 	name := strings.TrimSpace(parts[0])
-	if name == "" || !isToken(name) {
+	if name == "" || !IsToken(name) {
 		return Event{}, errEvent
 	}
 	ev := Event{Name: strings.ToLower(name)}
@@ -44,13 +44,13 @@ func ParseEvent(s string) (Event, error) {
 				if !printable(pr.Value) {
 					return Event{}, errEvent
 				}
-			} else if pr.Value == "" || !isToken(pr.Value) {
+			} else if pr.Value == "" || !IsToken(pr.Value) {
 				return Event{}, errEvent
 			}
 		} else {
 			pr.Name = strings.ToLower(p)
 		}
-		if !isToken(pr.Name) {
+		if !IsToken(pr.Name) {
 			return Event{}, errEvent
 		}
 		if pr.Name == "id" {
@@ -61,8 +61,8 @@ func ParseEvent(s string) (Event, error) {
 	return ev, nil
 }
 
-// isToken: RFC 3261 token characters.
-func isToken(s string) bool {
+// IsToken: RFC 3261 token characters (section 25.1), at least one.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

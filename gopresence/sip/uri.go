@@ -63,7 +63,7 @@ func ParseURI(s string) (URI, error) {
 		if i := strings.IndexAny(rest, ";?"); i >= 0 {
 			rest = rest[:i]
 		}
-		if rest == "" || !isToken(rest) {
+		if rest == "" || !IsToken(rest) {
 			return URI{}, errURI
 		}
 		u.User = rest
