@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // config is everything a run can change, from BENCH_* environment variables (see the
@@ -166,6 +168,6 @@ func atoi(s string) int {
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	killAllGroups()
+	harness.KillAll()
 	os.Exit(2)
 }

@@ -177,19 +177,6 @@ func (c *sipClient) request(req, callID, cseq string, within time.Duration) (sip
 
 func branch() string { return fmt.Sprintf("z9hG4bK-bench-%d", time.Now().UnixNano()) }
 
-// options sends one OPTIONS and returns the response code.
-func (c *sipClient) options(n int, within time.Duration) (int, string, error) {
-	callID := fmt.Sprintf("bench-options-%d-%d@127.0.0.1", c.port, time.Now().UnixNano())
-	cseq := fmt.Sprintf("%d OPTIONS", n)
-	req := fmt.Sprintf("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"+
-		"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s\r\nMax-Forwards: 70\r\n"+
-		"From: <sip:probe@127.0.0.1>;tag=bench\r\nTo: <sip:127.0.0.1>\r\n"+
-		"Call-ID: %s\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n",
-		c.dst.Port, c.port, branch(), callID, cseq)
-	m, err := c.request(req, callID, cseq, within)
-	return m.code, m.reason, err
-}
-
 // dialog is a subscription the client holds.
 type dialog struct {
 	callID, fromTag, toTag, target, presentity string
