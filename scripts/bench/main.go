@@ -1,8 +1,9 @@
 // Command bench runs the same SIPp load against Kamailio 5.6.3 with Debian's stock presence
 // module ("stock") and with gopresence's ("ours"), and prints one table: stock, ours and the
-// ratio ours/stock per measurement. It also writes that table to docs/performance.md.
+// ratio ours/stock per measurement. It also writes that table into docs/performance.md, between
+// its bench:begin/bench:end markers.
 // `make bench` (scripts/bench/run) builds and runs it; BENCH_QUICK=1 for a short run.
-// What is measured and every BENCH_* variable: docs.go (the text of docs/performance.md).
+// What is measured and every BENCH_* variable: docs/performance.md (hand-written prose there).
 package main
 
 import (
@@ -140,10 +141,11 @@ func run() {
 	total := time.Since(b.started).Round(time.Second)
 	fmt.Printf("\ntotal %v (%s)\n", total, strings.Join(b.sections, ", "))
 	if conf.doc != "-" {
-		if err := writeDoc(conf.doc, env, table, total); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", conf.doc, err)
+		if err := writeDoc(conf.doc, conf.out, env, table, total); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", conf.out, err)
+			exitCode = 1
 		} else {
-			fmt.Printf("written to %s\n", conf.doc)
+			fmt.Printf("written to %s\n", conf.out)
 		}
 	}
 	if len(b.broken) > 0 {
