@@ -73,9 +73,7 @@ func (k *kamailio) startError(err error) error {
 // them, verbatim, with how many lines of each there were.
 func (k *kamailio) errorLines(offset int64, max int) []string {
 	lines, _ := k.LogLines(offset)
-	counts := map[string]int{}
-	var order []string
-	var first = map[string]string{}
+	var ks kinds
 	for _, line := range lines {
 		if !harness.IsError(line) && !harness.IsWarning(line) {
 			continue
@@ -87,19 +85,40 @@ func (k *kamailio) errorLines(offset int64, max int) []string {
 		} else if i := strings.Index(line, "ERROR:"); i > 0 {
 			key = line[i:]
 		}
-		if counts[key] == 0 {
-			order = append(order, key)
-			first[key] = strings.TrimSpace(line)
-		}
-		counts[key]++
+		ks.add(key, strings.TrimSpace(line))
 	}
+	return ks.top(max, "  ", "... and %d other kinds of lines")
+}
+
+// kinds counts lines by kind, in the order each kind first came, for a note that shows each
+// kind once.
+type kinds struct {
+	order  []string
+	shown  map[string]string // kind → the line shown for it (its first)
+	counts map[string]int
+}
+
+func (ks *kinds) add(kind, shown string) {
+	if ks.counts == nil {
+		ks.shown, ks.counts = map[string]string{}, map[string]int{}
+	}
+	if ks.counts[kind] == 0 {
+		ks.order = append(ks.order, kind)
+		ks.shown[kind] = shown
+	}
+	ks.counts[kind]++
+}
+
+// top returns the first max kinds as "<shown><sep>[x<count>]", then more (a format with the
+// number of kinds left out) if there were others.
+func (ks *kinds) top(max int, sep, more string) []string {
 	var out []string
-	for i, key := range order {
+	for i, kind := range ks.order {
 		if i == max {
-			out = append(out, fmt.Sprintf("... and %d other kinds of lines", len(order)-max))
+			out = append(out, fmt.Sprintf(more, len(ks.order)-max))
 			break
 		}
-		out = append(out, fmt.Sprintf("%s  [x%d]", first[key], counts[key]))
+		out = append(out, fmt.Sprintf("%s%s[x%d]", ks.shown[kind], sep, ks.counts[kind]))
 	}
 	return out
 }

@@ -101,8 +101,7 @@ func (s *sippRun) errorExcerpt(max int) []string {
 	}
 	text := string(b)
 	watchdog := strings.Count(text, "watchdog timer")
-	counts := map[string]int{}
-	var order []string
+	var ks kinds
 	for _, ev := range sippEventStart.Split(text, -1)[1:] {
 		line, _, _ := strings.Cut(ev, "\n")
 		if strings.HasPrefix(line, "Overload warning") {
@@ -110,22 +109,13 @@ func (s *sippRun) errorExcerpt(max int) []string {
 		}
 		line = callIDRe.ReplaceAllString(strings.TrimSpace(line), "$1…")
 		line = uriNumberRe.ReplaceAllString(line, "$1…@")
-		if counts[line] == 0 {
-			order = append(order, line)
+		shown := line
+		if strings.Count(line, "'")%2 == 1 { // the quoted message goes on on the next lines
+			shown += "'"
 		}
-		counts[line]++
+		ks.add(line, shown)
 	}
-	var out []string
-	for i, l := range order {
-		if i == max {
-			out = append(out, fmt.Sprintf("… and %d other kinds of events", len(order)-max))
-			break
-		}
-		if strings.Count(l, "'")%2 == 1 { // the quoted message goes on on the next lines
-			l += "'"
-		}
-		out = append(out, fmt.Sprintf("%s [x%d]", l, counts[order[i]]))
-	}
+	out := ks.top(max, " ", "… and %d other kinds of events")
 	if watchdog > 0 {
 		out = append(out, fmt.Sprintf("SIPp's watchdog: SIPp itself was starved of CPU %d times", watchdog))
 	}
