@@ -16,9 +16,9 @@ func (k *Kamailio) Start(within time.Duration) error {
 	if err := k.Launch(); err != nil {
 		return err
 	}
-	_, err := k.WaitReady(within)
+	waited, err := k.WaitReady(within)
 	if err == nil && k.Target == Ours {
-		err = k.WaitEngine(within)
+		err = k.WaitEngine(within - waited) // one bound for both waits
 	}
 	if err != nil {
 		k.Stop()
