@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // config is everything a run can change, from BENCH_* environment variables (see the
-// "How to run" text in docs.go).
+// "How to run" section of docs/performance.md).
 type config struct {
 	quick    bool
 	targets  []string
@@ -45,7 +47,7 @@ type config struct {
 	work                  string
 	keep                  bool
 	sippTrace             bool
-	doc                   string
+	doc, out              string
 	benchtime             string
 }
 
@@ -153,6 +155,7 @@ func loadConfig() {
 	c.keep = envStr("BENCH_KEEP", "0") == "1"
 	c.sippTrace = envStr("BENCH_SIPP_TRACE", "0") == "1"
 	c.doc = envStr("BENCH_DOC", c.repo+"/docs/performance.md")
+	c.out = envStr("BENCH_OUT", c.doc)
 	c.benchtime = envStr("BENCH_GO_BENCHTIME", "")
 	if _, err := os.Stat(c.scenDir + "/publish_cycle.xml"); err != nil {
 		fatalf("scenarios not found in %s (run from the repository root, or set BENCH_REPO)", c.scenDir)
@@ -166,6 +169,6 @@ func atoi(s string) int {
 
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	killAllGroups()
+	harness.KillAll()
 	os.Exit(2)
 }

@@ -3,13 +3,17 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // The floor's cfg is the others' without any presence line, and answers PUBLISH and SUBSCRIBE
 // with sl_send_reply; apart from those lines the three cfgs are the same.
 func TestFloorCfg(t *testing.T) {
+	defer func(dir string) { conf.modDir = dir }(conf.modDir)
+	conf.modDir = "/build/modules"
 	render := func(target string) []string {
-		b, err := renderCfg(target, 2, 5060, "/tmp/x")
+		b, err := benchCfg(target, 2, 5060, "/tmp/x").Render()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +32,7 @@ func TestFloorCfg(t *testing.T) {
 		return strings.Contains(s, "presence") || strings.Contains(s, "handle_") ||
 			s == `sl_send_reply("200", "OK");`
 	}
-	floor := code(render(floorTarget))
+	floor := code(render(harness.Floor))
 	var replies int
 	for _, l := range floor {
 		if strings.Contains(l, "presence") || strings.Contains(l, "handle_") {

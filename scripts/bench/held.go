@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // ---------------------------------------------------------------- 3: held state
@@ -46,7 +48,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	if k == nil {
 		return
 	}
-	defer k.stop()
+	defer k.Stop()
 	set := func(name string, v val) { rows[name].cells[target] = v }
 	failAll := func(why string) { // every row not set yet ("idle" is set first)
 		for _, r := range rows {
@@ -60,20 +62,20 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		failAll("failed")
 	}
 	time.Sleep(time.Second)
-	m0 := groupMem(k.pgid())
-	set("idle", mib(m0.rssSum))
+	m0 := harness.GroupMem(k.PGID())
+	set("idle", mib(m0.RSSSum))
 
 	// load runs one closed-loop loading phase of n calls and reports what failed
-	load := func(o sippOpts, n int, noun, done string) (sippStats, bool) {
+	load := func(o harness.SippOptions, n int, noun, done string) (sippStats, bool) {
 		timeout := time.Duration(n/50+120) * time.Second // at least 50 calls/s, or the run is pointless
-		o.calls, o.rate, o.limit, o.timeout = n, float64(conf.heldRate), conf.heldWindow, timeout
-		logOff := k.logSize()
+		o.Calls, o.Rate, o.Limit, o.Timeout = n, float64(conf.heldRate), conf.heldWindow, timeout
+		logOff := k.LogSize()
 		s, err := startSipp(k, o)
 		if err != nil {
 			fail(err)
 			return sippStats{}, false
 		}
-		s.wait(timeout + time.Minute)
+		s.Wait(timeout + time.Minute)
 		st := s.stats()
 		logf("  %-5s %d/%d %s%s in %.1f s", target, st.success, n, noun, done, s.elapsed().Seconds())
 		if st.success < n {
@@ -83,18 +85,18 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		return st, true
 	}
 	t0 := time.Now()
-	pst, ok := load(sippOpts{scenario: "held_publish", tag: "publish"}, P, "PUBLISHes", " answered 200")
+	pst, ok := load(harness.SippOptions{Scenario: "held_publish", Name: "publish"}, P, "PUBLISHes", " answered 200")
 	if !ok {
 		return
 	}
 	time.Sleep(3 * time.Second) // commits behind the last reply, transactions freed
-	mp := groupMem(k.pgid())
+	mp := harness.GroupMem(k.PGID())
 	inf := filepath.Join(dir, "subscriptions.csv")
 	if err := writeInjection(inf, P, S); err != nil {
 		fail(err)
 		return
 	}
-	sst, ok := load(sippOpts{scenario: "held_subscribe", inf: inf, tag: "subscribe"}, S, "subscriptions",
+	sst, ok := load(harness.SippOptions{Scenario: "held_subscribe", Inf: inf, Name: "subscribe"}, S, "subscriptions",
 		" (SUBSCRIBE 200, NOTIFY answered)")
 	if !ok {
 		return
@@ -107,7 +109,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	set("load", lv)
 
 	// the probe: a subscription of our own, to refresh after the restart
-	c, err := newSIPClient(k.port)
+	c, err := newSIPClient(k.Port)
 	if err != nil {
 		fail(err)
 		return
@@ -121,51 +123,51 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		b.note("%s, held: the probe SUBSCRIBE failed: %v (%d %s)", target, err, resp.code, resp.reason)
 	}
 	time.Sleep(3 * time.Second)
-	m1 := groupMem(k.pgid())
-	logf("  %-5s %d processes: VmRSS sum %d MiB, biggest %d MiB, PSS sum %d MiB", target, m1.procs,
-		m1.rssSum/1024, m1.rssMax/1024, m1.pssSum/1024)
-	set("rss", mib(m1.rssSum))
-	set("big", mib(m1.rssMax))
-	set("pss", mib(m1.pssSum))
+	m1 := harness.GroupMem(k.PGID())
+	logf("  %-5s %d processes: VmRSS sum %d MiB, biggest %d MiB, PSS sum %d MiB", target, m1.Procs,
+		m1.RSSSum/1024, m1.RSSMax/1024, m1.PSSSum/1024)
+	set("rss", mib(m1.RSSSum))
+	set("big", mib(m1.RSSMax))
+	set("pss", mib(m1.PSSSum))
 	perItem := func(kb int64, n int) val {
 		if n <= 0 {
 			return textVal("—")
 		}
 		return num(float64(kb)*1024/float64(n), "%.0f")
 	}
-	set("perPres", perItem(mp.pssSum-m0.pssSum, pst.success))
-	set("perSub", perItem(m1.pssSum-mp.pssSum, sst.success))
-	if m1.engineRSS > 0 {
-		set("engSub", perItem(m1.engineRSS-mp.engineRSS, sst.success))
+	set("perPres", perItem(mp.PSSSum-m0.PSSSum, pst.success))
+	set("perSub", perItem(m1.PSSSum-mp.PSSSum, sst.success))
+	if m1.EngineRSS > 0 {
+		set("engSub", perItem(m1.EngineRSS-mp.EngineRSS, sst.success))
 	} else {
 		set("engSub", textVal("no engine"))
 	}
 
 	// restart: SIGTERM, start again on the same cfg and DB
-	logOff := k.logSize()
-	stopDur, err := k.term(5 * time.Minute)
+	logOff := k.LogSize()
+	stopDur, err := k.Term(5 * time.Minute)
 	sv := num(stopDur.Seconds(), "%.2f")
 	if err != nil {
 		b.note("%s, held: %v", target, err)
 		sv.txt += " (killed)"
 	}
 	set("stop", sv)
-	if ps := k.cmd.ProcessState; ps != nil && ps.ExitCode() != 0 { // nil: not reaped even after SIGKILL
-		b.note("%s, held: Kamailio exited with %v after SIGTERM; %s", target, k.cmd.ProcessState,
+	if ps := k.Cmd.ProcessState; ps != nil && ps.ExitCode() != 0 { // nil: not reaped even after SIGKILL
+		b.note("%s, held: Kamailio exited with %v after SIGTERM; %s", target, k.Cmd.ProcessState,
 			kamLog(k, logOff))
 	}
 	logf("  %-5s stopped in %.2f s; starting again", target, stopDur.Seconds())
-	logOff = k.logSize()
-	if err := k.launch(); err != nil {
+	logOff = k.LogSize()
+	if err := k.Launch(); err != nil {
 		b.note("%s, held: restart: %v", target, err)
 		failAll("failed")
 		return
 	}
-	start := k.started
-	if _, err := k.waitReady(5 * time.Minute); err != nil {
+	start := k.Started
+	if _, err := k.WaitReady(5 * time.Minute); err != nil {
 		b.note("%s, held: restart: %v", target, k.startError(err))
 		select {
-		case <-k.exited:
+		case <-k.Exited:
 			failAll("did not restart")
 		default:
 			failAll("no answer")

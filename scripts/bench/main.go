@@ -1,8 +1,9 @@
 // Command bench runs the same SIPp load against Kamailio 5.6.3 with Debian's stock presence
 // module ("stock") and with gopresence's ("ours"), and prints one table: stock, ours and the
-// ratio ours/stock per measurement. It also writes that table to docs/performance.md.
+// ratio ours/stock per measurement. It also writes that table into docs/performance.md, between
+// its bench:begin/bench:end markers.
 // `make bench` (scripts/bench/run) builds and runs it; BENCH_QUICK=1 for a short run.
-// What is measured and every BENCH_* variable: docs.go (the text of docs/performance.md).
+// What is measured and every BENCH_* variable: docs/performance.md (hand-written prose there).
 package main
 
 import (
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // val is one cell: a number, or a bound ("≥" the highest rate tried passed, "<" the lowest
@@ -75,10 +78,10 @@ func run() {
 	go func() {
 		s := <-sigs
 		fmt.Fprintf(os.Stderr, "\nbench: %v: stopping every process it started (work directory left: %s)\n", s, conf.work)
-		killAllGroups()
+		harness.KillAll()
 		os.Exit(130)
 	}()
-	defer killAllGroups()
+	defer harness.KillAll()
 
 	if conf.work == "" {
 		d, err := os.MkdirTemp("", "gopresence-bench-")
@@ -138,10 +141,11 @@ func run() {
 	total := time.Since(b.started).Round(time.Second)
 	fmt.Printf("\ntotal %v (%s)\n", total, strings.Join(b.sections, ", "))
 	if conf.doc != "-" {
-		if err := writeDoc(conf.doc, env, table, total); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", conf.doc, err)
+		if err := writeDoc(conf.doc, conf.out, env, table, total); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", conf.out, err)
+			exitCode = 1
 		} else {
-			fmt.Printf("written to %s\n", conf.doc)
+			fmt.Printf("written to %s\n", conf.out)
 		}
 	}
 	if len(b.broken) > 0 {
@@ -218,9 +222,8 @@ func startTarget(target string, children int, dir string) *kamailio {
 
 // startTargetWith is startTarget with Kamailio's private memory (-M) set to pkgMB.
 func startTargetWith(target string, children int, dir string, pkgMB int) *kamailio {
-	k, err := newKamailio(target, children, dir)
+	k, err := newKamailio(target, children, dir, pkgMB)
 	if err == nil {
-		k.pkgMB = pkgMB
 		err = k.start()
 	}
 	if err != nil {
@@ -357,7 +360,7 @@ func runStep(target, scen string, children, rate int) (stepResult, bool) {
 	if k == nil {
 		return stepResult{}, false
 	}
-	defer k.stop()
+	defer k.Stop()
 	res := runLoad(k, scen, rate, conf.stepSec)
 	mark := "ok"
 	if !res.ok {
@@ -372,23 +375,23 @@ func runStep(target, scen string, children, rate int) (stepResult, bool) {
 // no unexpected message, and finished within the step's time plus a grace.
 func runLoad(k *kamailio, scen string, rate, sec int) stepResult {
 	calls := rate * sec
-	logOff := k.logSize()
+	logOff := k.LogSize()
 	res := stepResult{rate: rate}
-	s, err := startSipp(k, sippOpts{scenario: scen, calls: calls, rate: float64(rate), limit: calls,
-		timeout: time.Duration(sec+30) * time.Second, tag: scen})
+	s, err := startSipp(k, harness.SippOptions{Scenario: scen, Calls: calls, Rate: float64(rate), Limit: calls,
+		Timeout: time.Duration(sec+30) * time.Second})
 	if err != nil {
 		res.why = err.Error()
 		return res
 	}
-	s.wait(time.Duration(sec+60) * time.Second)
+	s.Wait(time.Duration(sec+60) * time.Second)
 	res.st = s.stats()
 	res.elapsed = s.elapsed()
-	res.drops = socketDrops(k.port)
+	res.drops = socketDrops(k.Port)
 	grace := time.Duration(float64(sec)*1.25+3) * time.Second
 	var whys []string
 	switch {
 	case !res.st.ok:
-		whys = append(whys, fmt.Sprintf("no SIPp statistics (sipp exit %d, see %s.out)", s.exitCode(), s.prefix))
+		whys = append(whys, fmt.Sprintf("no SIPp statistics (sipp exit %d, see %s)", s.ExitCode(), s.File("out")))
 	case res.st.failed > 0:
 		whys = append(whys, fmt.Sprintf("%d of %d calls failed (%d unexpected messages, %d timeouts)",
 			res.st.failed, calls, res.st.unexpected, res.st.timeouts))
@@ -398,8 +401,8 @@ func runLoad(k *kamailio, scen string, rate, sec int) stepResult {
 		whys = append(whys, fmt.Sprintf("%d unexpected out-of-call messages", res.st.outOfCall))
 	case res.elapsed > grace:
 		whys = append(whys, fmt.Sprintf("rate not sustained: %d calls took %.1f s", calls, res.elapsed.Seconds()))
-	case s.exitCode() != 0:
-		whys = append(whys, fmt.Sprintf("sipp exited %d", s.exitCode()))
+	case s.ExitCode() != 0:
+		whys = append(whys, fmt.Sprintf("sipp exited %d", s.ExitCode()))
 	}
 	res.ok = len(whys) == 0
 	if !res.ok {
@@ -447,13 +450,13 @@ func cpuSection() {
 }
 
 // floorRows runs the floor (Kamailio without a presence module, PUBLISH and SUBSCRIBE answered
-// 200 by sl_send_reply: target floorTarget, scenario <scen>_floor.xml) at the rate and children
+// 200 by sl_send_reply: target harness.Floor, scenario <scen>_floor.xml) at the rate and children
 // of the CPU row total, and adds two rows after it: the floor, the same value in both columns,
 // and each target's CPU above it.
 func floorRows(total *row, scen string, children, rate int) {
 	floor := textVal("did not start")
-	if _, bad := b.broken[floorTarget]; !bad {
-		floor = cpuRun(floorTarget, scen, children, rate)
+	if _, bad := b.broken[harness.Floor]; !bad {
+		floor = cpuRun(harness.Floor, scen, children, rate)
 	}
 	fr := b.add(fmt.Sprintf("%s, children=%d: Kamailio alone, no presence module (same requests answered 200 by sl_send_reply): CPU s per 1,000 calls",
 		scenarioNames[scen], children), "lower")
@@ -496,7 +499,7 @@ func aboveFloor(total, floor val) val {
 // target runs scen's _floor scenario.
 func cpuRun(target, scen string, children, rate int) val {
 	file, who := scen, target
-	if target == floorTarget {
+	if target == harness.Floor {
 		file, who = scen+"_floor", "floor (Kamailio without presence module)"
 	}
 	logf("cpu: %s %s children=%d at %d calls/s for %d s", target, scenarioNames[scen], children, rate, conf.cpuSec)
@@ -505,12 +508,12 @@ func cpuRun(target, scen string, children, rate int) val {
 	if k == nil {
 		return textVal("did not start")
 	}
-	defer k.stop()
+	defer k.Stop()
 	time.Sleep(time.Second) // start-up work done
-	c0 := k.cpu()
+	c0 := k.CPU()
 	res := runLoad(k, file, rate, conf.cpuSec)
 	time.Sleep(time.Second) // replies to the last NOTIFYs, commits behind the last reply
-	c1 := k.cpu()
+	c1 := k.CPU()
 	if res.st.success == 0 {
 		b.note("%s, %s, children=%d, CPU run at %d calls/s: no call succeeded: %s", who, scenarioNames[scen], children, rate, res.why)
 		return textVal("no calls")
@@ -550,21 +553,21 @@ func fanoutRun(target string, n int) (val, val, val) {
 		x := textVal("did not start")
 		return x, x, x
 	}
-	defer k.stop()
+	defer k.Stop()
 	fail := func(format string, args ...any) (val, val, val) {
 		b.note("%s, fan-out %d: %s", target, n, fmt.Sprintf(format, args...))
 		x := textVal("failed")
 		return x, x, x
 	}
-	logOff := k.logSize()
+	logOff := k.LogSize()
 	pres := "fan"
-	p, err := startSipp(k, sippOpts{scenario: "fanout_publish_initial", calls: 1, rate: 1,
-		timeout: 30 * time.Second, keys: map[string]string{"pres": pres}, logs: true, tag: "pub"})
+	p, err := startSipp(k, harness.SippOptions{Scenario: "fanout_publish_initial", Calls: 1, Rate: 1,
+		Timeout: 30 * time.Second, Keys: []string{"pres", pres}, Logs: true, Name: "pub"})
 	if err != nil {
 		return fail("%v", err)
 	}
-	p.wait(60 * time.Second)
-	etag := p.logValue("etag")
+	p.Wait(60 * time.Second)
+	etag := p.Vars()["etag"]
 	if etag == "" {
 		return fail("initial PUBLISH failed: %s", strings.Join(append(p.errorExcerpt(2), k.errorLines(logOff, 3)...), " | "))
 	}
@@ -576,9 +579,9 @@ func fanoutRun(target string, n int) (val, val, val) {
 			share++
 		}
 		rate := float64(conf.fanoutSubRate) / float64(procs)
-		w, err := startSipp(k, sippOpts{scenario: "fanout_watch", calls: share, rate: rate, limit: share,
-			timeout: time.Duration(float64(share)/rate)*time.Second + 15*time.Minute,
-			keys:    map[string]string{"pres": pres}, logs: true, tag: fmt.Sprintf("watch%d", i)})
+		w, err := startSipp(k, harness.SippOptions{Scenario: "fanout_watch", Calls: share, Rate: rate, Limit: share,
+			Timeout: time.Duration(float64(share)/rate)*time.Second + 15*time.Minute,
+			Keys:    []string{"pres", pres}, Logs: true, Name: fmt.Sprintf("watch%d", i)})
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -586,7 +589,7 @@ func fanoutRun(target string, n int) (val, val, val) {
 	}
 	defer func() {
 		for _, w := range watchers {
-			w.kill()
+			w.Kill()
 		}
 	}()
 	count := func(prefix string) int {
@@ -599,7 +602,7 @@ func fanoutRun(target string, n int) (val, val, val) {
 	allExited := func() bool {
 		for _, w := range watchers {
 			select {
-			case <-w.exited:
+			case <-w.Exited:
 			default:
 				return false
 			}
@@ -635,10 +638,10 @@ func fanoutRun(target string, n int) (val, val, val) {
 	}
 	logf("  %d watchers subscribed; modify PUBLISH", subscribed)
 	time.Sleep(2 * time.Second)
-	logOff = k.logSize()
-	c0 := k.cpu()
-	m, err := startSipp(k, sippOpts{scenario: "fanout_modify", calls: 1, rate: 1, timeout: 60 * time.Second,
-		keys: map[string]string{"pres": pres, "etag": etag}, logs: true, tag: "modify"})
+	logOff = k.LogSize()
+	c0 := k.CPU()
+	m, err := startSipp(k, harness.SippOptions{Scenario: "fanout_modify", Calls: 1, Rate: 1, Timeout: 60 * time.Second,
+		Keys: []string{"pres", pres, "etag", etag}, Logs: true, Name: "modify"})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -650,17 +653,17 @@ func fanoutRun(target string, n int) (val, val, val) {
 		notified = count("notified")
 		if notified >= subscribed {
 			time.Sleep(time.Second) // the 200s to the last NOTIFYs
-			c1 = k.cpu()
+			c1 = k.CPU()
 			break
 		}
 		if notified != last {
-			last, lastChange, c1 = notified, time.Now(), k.cpu()
+			last, lastChange, c1 = notified, time.Now(), k.CPU()
 		} else if time.Since(lastChange) > 15*time.Second {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	m.wait(60 * time.Second)
+	m.Wait(60 * time.Second)
 	sent, answeredAt := m.logTimes("sent"), m.logTimes("answered")
 	if len(sent) == 0 || len(answeredAt) == 0 {
 		return fail("modify PUBLISH failed: %s", strings.Join(append(m.errorExcerpt(2), k.errorLines(logOff, 3)...), " | "))
@@ -680,7 +683,7 @@ func fanoutRun(target string, n int) (val, val, val) {
 	per := (c1 - c0) * 1000 / float64(len(times))
 	logf("  %-5s %d/%d notified; PUBLISH answered after %v; last NOTIFY %v, median %v; %.2f CPU s (%.3f per 1,000); Kamailio socket drops %d",
 		target, len(times), subscribed, answered.Round(time.Millisecond), latency.Round(time.Millisecond),
-		median.Round(time.Millisecond), c1-c0, per, socketDrops(k.port))
+		median.Round(time.Millisecond), c1-c0, per, socketDrops(k.Port))
 	lv, mv, cv := num(ms(latency), "%.0f"), num(ms(median), "%.0f"), num(per, "%.2f")
 	if len(times) < n {
 		b.note("%s, fan-out %d: %d of %d watchers received the NOTIFY of the modify (%d had subscribed); %s",

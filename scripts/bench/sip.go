@@ -50,12 +50,9 @@ var compact = map[string]string{"v": "via", "f": "from", "t": "to", "i": "call-i
 
 func parseSIP(raw string) (sipMsg, bool) {
 	head, _, _ := strings.Cut(raw, "\r\n\r\n")
-	lines := strings.Split(head, "\r\n")
-	if len(lines) == 0 {
-		return sipMsg{}, false
-	}
+	startLine, _, _ := strings.Cut(head, "\r\n")
 	m := sipMsg{headers: map[string]string{}, raw: raw}
-	first := strings.SplitN(lines[0], " ", 3)
+	first := strings.SplitN(startLine, " ", 3)
 	if len(first) < 2 {
 		return m, false
 	}
@@ -67,26 +64,28 @@ func parseSIP(raw string) (sipMsg, bool) {
 	} else {
 		m.method = first[0]
 	}
-	for _, l := range lines[1:] {
-		name, value, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		name = strings.ToLower(strings.TrimSpace(name))
-		if full, ok := compact[name]; ok {
-			name = full
-		}
+	eachHeader(raw, func(name, value string) {
 		if _, seen := m.headers[name]; !seen {
-			m.headers[name] = strings.TrimSpace(value)
+			m.headers[name] = value
 		}
-	}
+	})
 	return m, true
 }
 
 // allHeaders returns every value of a header (Via may be repeated), in order.
 func allHeaders(raw, name string) []string {
-	head, _, _ := strings.Cut(raw, "\r\n\r\n")
 	var out []string
+	eachHeader(raw, func(n, v string) {
+		if n == name {
+			out = append(out, v)
+		}
+	})
+	return out
+}
+
+// eachHeader calls fn with every header line's full lower-case name and trimmed value, in order.
+func eachHeader(raw string, fn func(name, value string)) {
+	head, _, _ := strings.Cut(raw, "\r\n\r\n")
 	for _, l := range strings.Split(head, "\r\n")[1:] {
 		n, v, ok := strings.Cut(l, ":")
 		if !ok {
@@ -96,11 +95,8 @@ func allHeaders(raw, name string) []string {
 		if full, ok := compact[n]; ok {
 			n = full
 		}
-		if n == name {
-			out = append(out, strings.TrimSpace(v))
-		}
+		fn(n, strings.TrimSpace(v))
 	}
-	return out
 }
 
 func (c *sipClient) readLoop() {
@@ -176,19 +172,6 @@ func (c *sipClient) request(req, callID, cseq string, within time.Duration) (sip
 }
 
 func branch() string { return fmt.Sprintf("z9hG4bK-bench-%d", time.Now().UnixNano()) }
-
-// options sends one OPTIONS and returns the response code.
-func (c *sipClient) options(n int, within time.Duration) (int, string, error) {
-	callID := fmt.Sprintf("bench-options-%d-%d@127.0.0.1", c.port, time.Now().UnixNano())
-	cseq := fmt.Sprintf("%d OPTIONS", n)
-	req := fmt.Sprintf("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"+
-		"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s\r\nMax-Forwards: 70\r\n"+
-		"From: <sip:probe@127.0.0.1>;tag=bench\r\nTo: <sip:127.0.0.1>\r\n"+
-		"Call-ID: %s\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n",
-		c.dst.Port, c.port, branch(), callID, cseq)
-	m, err := c.request(req, callID, cseq, within)
-	return m.code, m.reason, err
-}
 
 // dialog is a subscription the client holds.
 type dialog struct {

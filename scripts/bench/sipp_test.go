@@ -5,20 +5,22 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // SIPp's error file: events start with a timestamp, sometimes right after a watchdog warning
 // that has no newline; each event's message spans several lines.
 func TestErrorExcerpt(t *testing.T) {
 	dir := t.TempDir()
-	s := &sippRun{prefix: filepath.Join(dir, "x")}
+	s := &sippRun{&harness.Sipp{Prefix: filepath.Join(dir, "x")}}
 	text := "The following events occurred:\n" +
 		"2026-11-26\t01:12:16.939895\t1795655536.939895: Overload warning: the minor watchdog timer 500ms has been tripped (660), 119 trips remaining." +
 		"2026-11-26\t01:12:17.565515\t1795655537.565515: Aborting call on unexpected message for Call-Id '47-16063@127.0.0.1': while expecting '412' (index 7), received 'SIP/2.0 200 OK\n" +
 		"Via: SIP/2.0/UDP 127.0.0.1:58695;branch=z9hG4bK-16063-47-4\n\n'" +
 		"2026-11-26\t01:12:17.566081\t1795655537.566081: Aborting call on unexpected message for Call-Id '48-16063@127.0.0.1': while expecting '412' (index 7), received 'SIP/2.0 200 OK\n" +
 		"Via: SIP/2.0/UDP 127.0.0.1:58695;branch=z9hG4bK-16063-48-4\n\n'"
-	if err := os.WriteFile(s.prefix+".err", []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(s.File("err"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(s.errorExcerpt(3), "\n")

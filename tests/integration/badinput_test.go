@@ -14,7 +14,7 @@ func TestBadInput(t *testing.T) {
 	eachTargetWith(t, options{tcp: true, expectedLog: badInputLog}, func(t *testing.T, k *kamailio) {
 		// the status line wanted from stock and from ours
 		perTarget := func(stock, ours string) string {
-			if k.target == "stock" {
+			if k.Target == "stock" {
 				return stock
 			}
 			return ours
@@ -29,7 +29,7 @@ func TestBadInput(t *testing.T) {
 				// Expires 0 is stored (kamailio-presence-5.6.3.md §5.2, quirk).
 				r, _ := k.answer(t, "publish_any", "expires", "abc")
 				wantStatus(t, r, perTarget("200 OK", "400 Bad request"))
-				if k.target == "stock" {
+				if k.Target == "stock" {
 					wantHeader(t, r, "Expires", "0")
 				}
 			}},
@@ -61,7 +61,7 @@ func TestBadInput(t *testing.T) {
 				// Stock: 489, its event match wants the same parameters on both sides
 				// (kamailio-presence-5.6.3.md §3.2).
 				r, s := k.answer(t, "subscribe_any", "event", "presence;id=7")
-				if k.target == "stock" {
+				if k.Target == "stock" {
 					wantStatus(t, r, "489 Bad Event")
 					return
 				}
@@ -74,7 +74,7 @@ func TestBadInput(t *testing.T) {
 				// Stock: takes the first one, "200 OK" with Expires 60.
 				r, _ := k.answer(t, "publish_two_expires")
 				wantStatus(t, r, perTarget("200 OK", "400 Bad request"))
-				if k.target == "stock" {
+				if k.Target == "stock" {
 					wantHeader(t, r, "Expires", "60")
 				}
 			}},

@@ -61,7 +61,7 @@ func (k *kamailio) answerWith(t *testing.T, o sippOptions, scenario string, keys
 		// Stock 5.6.3 answers a PUBLISH twice when its body check or its "Invalid request"
 		// already replied: handle_publish then still calls send_error_reply(500), and sl sends
 		// that too. sipp sees the second answer only if it comes before sipp exits.
-		if k.target == "stock" && extra.status() == 500 && r[0].method() == "" &&
+		if k.Target == "stock" && extra.status() == 500 && r[0].method() == "" &&
 			strings.HasSuffix(r[0].header("CSeq"), "PUBLISH") {
 			continue
 		}
@@ -111,19 +111,19 @@ func (s *sipp) waitCount(t *testing.T, name string, n int, within time.Duration)
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		if v, ok := s.vars()[name]; ok {
+		if v, ok := s.Vars()[name]; ok {
 			if f, err := strconv.ParseFloat(v, 64); err == nil && f >= float64(n) {
 				return time.Now()
 			}
 		}
 		select {
-		case <-s.exited:
-			if v, ok := s.vars()[name]; ok {
+		case <-s.Exited:
+			if v, ok := s.Vars()[name]; ok {
 				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= float64(n) {
 					return time.Now()
 				}
 			}
-			t.Fatalf("sipp %s ended (%v) before logging %s>=%d\n%s", s.name, s.err, name, n, s.report())
+			t.Fatalf("sipp %s ended (%v) before logging %s>=%d\n%s", s.name, s.Err, name, n, s.report())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

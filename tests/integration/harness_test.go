@@ -5,29 +5,20 @@
 package integration
 
 import (
-	"bytes"
-	"context"
 	"flag"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"text/template"
 	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 const (
-	stockModuleDir = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
-	schemaDir      = "/usr/share/kamailio/db_sqlite"
-	startTimeout   = 15 * time.Second
-	stopTimeout    = 5 * time.Second
+	startTimeout = 15 * time.Second
+	stopTimeout  = 5 * time.Second
 	// defaultParallel is how many tests run at once unless -test.parallel says otherwise: each
 	// has its own Kamailio, port and DB, and go test's default (GOMAXPROCS, 2 here) would make
 	// the timer tests' waits add up.
@@ -67,14 +58,8 @@ type expectedLog struct {
 
 // kamailio is one running instance with its own port, directory and database.
 type kamailio struct {
-	target string // "stock" or "ours"
-	dir    string // cfg, presence.db, kamailio.log, sipp files
-	port   int
-	db     string
-	cfg    string
-	opts   options
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the process has been reaped
+	*harness.Kamailio
+	opts options
 }
 
 // eachTarget runs fn as a parallel subtest per selected target, each with a fresh Kamailio.
@@ -143,38 +128,35 @@ func oursModuleDir(t *testing.T) string {
 func startKamailio(t *testing.T, target string, o options) *kamailio {
 	t.Helper()
 	oursDir := ""
-	if target == "ours" {
+	if target == harness.Ours {
 		oursDir = oursModuleDir(t)
 	}
-	k := &kamailio{target: target, dir: testDir(t), opts: o}
-	if o.tcp {
-		k.port = freeUDPAndTCPPort(t)
-	} else {
-		k.port = freeUDPPort(t)
+	dir := testDir(t)
+	port, err := harness.FreePort(o.tcp)
+	if err != nil {
+		t.Fatal(err)
 	}
-	k.db = filepath.Join(k.dir, "presence.db")
-	if target == "stock" {
-		// Stock does not create its tables; ours must, so its DB is left absent. WAL, because
-		// stock db_sqlite sets no busy timeout: in the default rollback journal a read by this
-		// test at the wrong moment makes stock's write fail with "database is locked".
-		k.sqlite(t, ".read "+schemaDir+"/standard-create.sql", ".read "+schemaDir+"/presence-create.sql",
-			"PRAGMA journal_mode=WAL;")
-	}
-	k.cfg = filepath.Join(k.dir, "kamailio.cfg")
 	// Write-through by default: subscriptions reach active_watchers before the 2xx, so the
-	// tests can check the DB without waiting for a timer (see the cfg template).
+	// tests can check the DB without waiting for a timer. (With the default write-back mode
+	// and a short db_update_period, stock's timer process writes every period, and stock
+	// db_sqlite, which sets no SQLite busy timeout, then fails the workers' concurrent writes
+	// with "database is locked".)
 	presence := map[string]any{"subs_db_mode": 1}
 	for name, v := range o.presence {
 		presence[name] = v
 	}
-	writeConfig(t, k.cfg, map[string]any{
-		"Target": target, "Stock": target == "stock", "Port": k.port, "Dir": k.dir,
-		"StockDir": stockModuleDir, "OursDir": oursDir, "TCP": o.tcp,
-		"PresenceParams": modparams("presence", presence), "TMParams": modparams("tm", o.tm),
-		"PublishSender": o.publishSender, "SubscribeWatcher": o.subscribeWatcher,
-	})
+	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: 2, Debug: 2,
+		TCP: o.tcp, ModParams: append(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm)...),
+		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher}
+	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
+	// write fail with "database is locked".
+	hk, err := harness.New(harness.Options{Cfg: cfg, StockWAL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &kamailio{Kamailio: hk, opts: o}
 	t.Cleanup(func() {
-		k.stop()
+		k.Stop()
 		if t.Failed() {
 			k.dumpLog(t)
 		}
@@ -197,42 +179,13 @@ func testDir(t *testing.T) string {
 	return dir
 }
 
-// modparams renders modparam lines in name order; string values are quoted.
-func modparams(module string, params map[string]any) []string {
-	var lines []string
-	for name, v := range params {
-		if s, ok := v.(string); ok {
-			v = fmt.Sprintf("%q", s)
-		}
-		lines = append(lines, fmt.Sprintf("modparam(%q, %q, %v)", module, name, v))
-	}
-	sort.Strings(lines)
-	return lines
-}
-
 // launch starts Kamailio on k's cfg, appending to kamailio.log, and waits until it answers.
 func (k *kamailio) launch(t *testing.T) {
 	t.Helper()
-	logFile, err := os.OpenFile(filepath.Join(k.dir, "kamailio.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	if err := k.Start(startTimeout); err != nil {
 		t.Fatal(err)
 	}
-	k.exited = make(chan struct{})
-	k.cmd = exec.Command("kamailio", "-f", k.cfg, "-DD", "-E", "-w", k.dir, "-Y", k.dir,
-		"-P", filepath.Join(k.dir, "k.pid"))
-	k.cmd.Stdout, k.cmd.Stderr = logFile, logFile
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so stop() reaches every child
-	if err := k.cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start kamailio: %v", err)
-	}
-	exited := k.exited
-	cmd := k.cmd
-	go func() { cmd.Wait(); logFile.Close(); close(exited) }()
-	if err := k.waitReady(startTimeout); err != nil {
-		t.Fatalf("%s kamailio on port %d: %v", k.target, k.port, err)
-	}
-	if k.target == "stock" {
+	if k.Target == harness.Stock {
 		// A worker answers OPTIONS before every process has opened its DB connection, and on
 		// a loaded machine stock's first write then sometimes fails with "database is locked"
 		// (stock db_sqlite sets no busy timeout).
@@ -245,102 +198,30 @@ func (k *kamailio) launch(t *testing.T) {
 // cfg, port and DB.
 func (k *kamailio) restart(t *testing.T) {
 	t.Helper()
-	pgid := k.cmd.Process.Pid
-	syscall.Kill(pgid, syscall.SIGTERM)
-	select {
-	case <-k.exited:
-	case <-time.After(stopTimeout):
-		t.Fatalf("%s kamailio did not exit within %v of SIGTERM", k.target, stopTimeout)
+	if _, err := k.Term(stopTimeout); err != nil {
+		t.Fatal(err)
 	}
-	syscall.Kill(-pgid, syscall.SIGKILL) // children that outlived the main process
-	if k.cmd.ProcessState.ExitCode() != 0 {
-		t.Errorf("%s kamailio exited with %v after SIGTERM", k.target, k.cmd.ProcessState)
+	if k.Cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("%s kamailio exited with %v after SIGTERM", k.Target, k.Cmd.ProcessState)
 	}
 	k.launch(t)
-}
-
-func writeConfig(t *testing.T, path string, data map[string]any) {
-	t.Helper()
-	tmpl, err := template.ParseFiles("testdata/kamailio.cfg.tmpl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, data); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitReady sends OPTIONS until Kamailio answers with the cfg's 405.
-func (k *kamailio) waitReady(within time.Duration) error {
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	dst := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: k.port}
-	local := conn.LocalAddr().(*net.UDPAddr).Port
-	deadline := time.Now().Add(within)
-	for i := 0; time.Now().Before(deadline); i++ {
-		select {
-		case <-k.exited:
-			return fmt.Errorf("exited during start-up (%v)", k.cmd.ProcessState)
-		default:
-		}
-		req := fmt.Sprintf("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"+
-			"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ready-%d\r\n"+
-			"Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=probe\r\nTo: <sip:127.0.0.1>\r\n"+
-			"Call-ID: ready-%d-%d@127.0.0.1\r\nCSeq: %d OPTIONS\r\nContent-Length: 0\r\n\r\n",
-			k.port, local, i, k.port, time.Now().UnixNano(), i+1)
-		if _, err := conn.WriteTo([]byte(req), dst); err != nil {
-			return err
-		}
-		buf := make([]byte, 4096)
-		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if n, _, err := conn.ReadFrom(buf); err == nil && bytes.HasPrefix(buf[:n], []byte("SIP/2.0 405")) {
-			return nil
-		}
-	}
-	return fmt.Errorf("no 405 reply to OPTIONS within %v", within)
 }
 
 // alive fails the test unless Kamailio still answers OPTIONS (after bad input).
 func (k *kamailio) alive(t *testing.T) {
 	t.Helper()
-	if err := k.waitReady(5 * time.Second); err != nil {
-		t.Fatalf("%s kamailio no longer answers: %v", k.target, err)
+	if _, err := k.WaitReady(5 * time.Second); err != nil {
+		t.Fatalf("%s kamailio no longer answers: %v", k.Target, err)
 	}
-}
-
-// stop terminates the whole process group, politely first, and always within bounded time.
-func (k *kamailio) stop() {
-	if k.cmd == nil || k.cmd.Process == nil {
-		return
-	}
-	pgid := k.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-k.exited:
-	case <-time.After(stopTimeout):
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		select {
-		case <-k.exited:
-		case <-time.After(stopTimeout):
-		}
-	}
-	syscall.Kill(-pgid, syscall.SIGKILL) // children that outlived the main process
 }
 
 func (k *kamailio) dumpLog(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(k.dir, "kamailio.log"))
+	b, err := os.ReadFile(k.LogPath)
 	if err != nil {
 		t.Logf("kamailio log: %v", err)
 		return
 	}
-	t.Logf("----- %s kamailio log (%s) -----\n%s", k.target, k.dir, b)
+	t.Logf("----- %s kamailio log (%s) -----\n%s", k.Target, k.Dir, b)
 }
 
 // checkLogClean fails the test if Kamailio logged an error while it ran, other than those the
@@ -348,21 +229,20 @@ func (k *kamailio) dumpLog(t *testing.T) {
 // means something failed behind a good reply, e.g. a DB write that SQLite refused.
 func (k *kamailio) checkLogClean(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(k.dir, "kamailio.log"))
+	lines, err := k.LogLines(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var allowed []*regexp.Regexp
 	for _, e := range k.opts.expectedLog {
-		if e.target == "" || e.target == k.target {
+		if e.target == "" || e.target == k.Target {
 			allowed = append(allowed, regexp.MustCompile(e.re))
 		}
 	}
 	var bad []string
 lines:
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, " ERROR: ") && !strings.Contains(line, " CRITICAL: ") &&
-			!strings.Contains(line, " BUG: ") {
+	for _, line := range lines {
+		if !harness.IsError(line) {
 			continue
 		}
 		for _, re := range allowed {
@@ -373,7 +253,7 @@ lines:
 		bad = append(bad, line)
 	}
 	if len(bad) > 0 {
-		t.Errorf("%s kamailio logged %d unexpected error line(s):\n%s", k.target, len(bad), strings.Join(bad, "\n"))
+		t.Errorf("%s kamailio logged %d unexpected error line(s):\n%s", k.Target, len(bad), strings.Join(bad, "\n"))
 	}
 }
 
@@ -388,11 +268,7 @@ func (k *kamailio) sqlite(t *testing.T, args ...string) string {
 }
 
 func (k *kamailio) trySQLite(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	argv := append([]string{"-batch", "-bail", "-cmd", ".timeout 2000", k.db}, args...)
-	out, err := exec.CommandContext(ctx, "sqlite3", argv...).CombinedOutput()
-	return strings.TrimSpace(string(out)), err
+	return harness.SQLite(k.DB, args...)
 }
 
 // waitQuery polls query until it prints want. Stock writes some rows from a timer, and ours may
@@ -415,49 +291,12 @@ func (k *kamailio) waitQuery(t *testing.T, query, want string, within time.Durat
 	t.Fatalf("DB: %s\n got %q (err %v), want %q after %v", query, got, err, want, within)
 }
 
-// Ports come from a range below the kernel's ephemeral one (ip_local_port_range, 32768 and up
-// by default), handed out once per run: a port probed free with port 0 and then released could
-// be given by the kernel to another parallel test's socket before Kamailio or sipp binds it.
-const (
-	portRangeLow  = 20000
-	portRangeHigh = 32000
-)
-
-var nextPort atomic.Int32
-
-func init() { nextPort.Store(int32(portRangeLow + (os.Getpid()%600)*20)) }
-
-// freeUDPPort returns a port of the range that is free for UDP now and not handed out before.
+// freeUDPPort returns a port free for UDP now and not handed out before (harness.FreePort).
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	return freePort(t, false)
-}
-
-// freeUDPAndTCPPort returns a port free for both, for a Kamailio or sipp that uses both.
-func freeUDPAndTCPPort(t *testing.T) int {
-	t.Helper()
-	return freePort(t, true)
-}
-
-func freePort(t *testing.T, tcp bool) int {
-	t.Helper()
-	for i := 0; i < portRangeHigh-portRangeLow; i++ {
-		port := int(nextPort.Add(1)-1-portRangeLow)%(portRangeHigh-portRangeLow) + portRangeLow
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		c, err := net.ListenPacket("udp", addr)
-		if err != nil {
-			continue
-		}
-		c.Close()
-		if tcp {
-			l, err := net.Listen("tcp", addr)
-			if err != nil {
-				continue
-			}
-			l.Close()
-		}
-		return port
+	port, err := harness.FreePort(false)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return port
 }

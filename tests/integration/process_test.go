@@ -17,7 +17,7 @@ var stockHasNoEngine = map[string]string{"stock": "stock has no engine process"}
 // kamailioTree lists the main process and every descendant.
 func (k *kamailio) kamailioTree(t *testing.T) []int {
 	t.Helper()
-	main := k.cmd.Process.Pid
+	main := k.PGID()
 	parent := map[int]int{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
@@ -76,7 +76,7 @@ func TestProcessModel(t *testing.T) {
 	eachTargetWith(t, options{skip: stockHasNoEngine}, func(t *testing.T, k *kamailio) {
 		// a request first, so every worker has done real work
 		k.answer(t, "publish_any", "event", "presence", "expires", "60", "ctype", "application/pidf+xml", "body", pidf("p"))
-		main := k.cmd.Process.Pid
+		main := k.PGID()
 		if mapsGo(main) {
 			t.Fatal("the main process maps libgopresence.so")
 		}

@@ -128,7 +128,7 @@ func TestPublishSenderNotNotified(t *testing.T) {
 		other := k.startSipp(t, "watch_notifies")
 		other.waitVar(t, "subscribed", 10*time.Second)
 		k.runSipp(t, "publish_modify_as", "etag", etag, "note", "second",
-			"sender", fmt.Sprintf("sip:watcher@127.0.0.1:%d", sender.port))
+			"sender", fmt.Sprintf("sip:watcher@127.0.0.1:%d", sender.Port))
 		other.wait(t)
 		wantNote(t, other.notifies(t, 2)[1], "second")
 		sender.wait(t) // no NOTIFY within 3 s of subscribing

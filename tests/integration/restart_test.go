@@ -38,7 +38,7 @@ func TestRestartKeepsState(t *testing.T) {
 				wantStatus(t, r, "200 OK")
 				if r.status() == 200 {
 					n := s.notifies(t, 1)[0]
-					if k.target == "stock" && mode == 1 {
+					if k.Target == "stock" && mode == 1 {
 						// Stock 5.6.3 in write-through mode repeats the CSeq of the first NOTIFY:
 						// that NOTIFY's local_cseq is only kept in memory (notify() skips the DB
 						// update while a SUBSCRIBE is being handled), so after the restart the

@@ -3,16 +3,15 @@
 package integration
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
 )
 
 // sippTimeout bounds one sipp process from the outside; sipp's own -timeout is 20 s.
@@ -20,13 +19,8 @@ const sippTimeout = 30 * time.Second
 
 // sipp is one running sipp process: one call of one scenario from scenarios/.
 type sipp struct {
-	name   string // scenario name plus a unique suffix: the prefix of its files in dir
-	dir    string
-	port   int // its local port: [local_port], the port of its Contact
-	cmd    *exec.Cmd
-	stop   context.CancelFunc
-	exited chan struct{} // closed when sipp has been reaped; err is then set
-	err    error
+	*harness.Sipp
+	name string // scenario name plus a unique suffix: the prefix of its files in k's directory
 }
 
 // runSipp runs a scenario to its end and fails the test unless sipp exits 0. It returns the
@@ -66,86 +60,25 @@ func (k *kamailio) startSippWith(t *testing.T, o sippOptions, scenario string, k
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sipp{name: fmt.Sprintf("%s-%d", scenario, time.Now().UnixNano()), dir: k.dir, port: o.port,
-		exited: make(chan struct{})}
-	if s.port == 0 {
-		if o.tcp {
-			s.port = freeUDPAndTCPPort(t)
-		} else {
-			s.port = freeUDPPort(t)
-		}
-	}
-	args := []string{
-		fmt.Sprintf("127.0.0.1:%d", k.port), "-sf", xml, "-m", "1",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(s.port),
-		// No default behaviours except aborting on an unexpected message, so a wrong reply
-		// fails the call at once instead of after the receive timeout.
-		"-default_behaviors", "abortunexp",
-		"-timeout", "20s", "-timeout_error", "-recv_timeout", "5000",
-		"-trace_logs", "-log_file", s.file("log"),
-		"-trace_err", "-error_file", s.file("err"),
-		"-trace_msg", "-message_file", s.file("msg"),
-	}
-	if o.tcp {
-		args = append(args, "-t", "t1")
-	}
-	if o.autoAnswer {
-		// answer NOTIFYs that arrive while the scenario is elsewhere with 200 (bursts)
-		args = append(args, "-aa")
-	}
-	if o.callID != "" {
-		args = append(args, "-cid_str", strings.ReplaceAll(o.callID, "%", "%%"))
-	}
-	keys = withDefaults(scenario, keys)
-	for i := 0; i < len(keys); i += 2 {
-		args = append(args, "-key", keys[i], keys[i+1])
-	}
-	var ctx context.Context
-	ctx, s.stop = context.WithTimeout(context.Background(), sippTimeout)
-	s.cmd = exec.CommandContext(ctx, "sipp", args...)
-	s.cmd.Dir = k.dir
-	s.cmd.WaitDelay = 2 * time.Second
-	out, err := os.Create(s.file("out"))
+	hs, err := harness.StartSipp(harness.SippOptions{Scenario: xml, Server: k.Port, Dir: k.Dir, Name: scenario,
+		Port: o.port, Timeout: 20 * time.Second, Keys: withDefaults(scenario, keys), CallID: o.callID,
+		TCP: o.tcp, AutoAnswer: o.autoAnswer, Logs: true, Messages: true})
 	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	if err := s.cmd.Start(); err != nil {
-		out.Close()
 		t.Fatalf("start sipp %s: %v", scenario, err)
 	}
-	go func() { s.err = s.cmd.Wait(); out.Close(); close(s.exited) }()
-	t.Cleanup(func() { s.stop(); <-s.exited })
+	s := &sipp{Sipp: hs, name: filepath.Base(hs.Prefix)}
+	t.Cleanup(s.Kill)
 	return s
 }
-
-func (s *sipp) file(kind string) string { return filepath.Join(s.dir, s.name+"."+kind) }
 
 // wait waits for sipp to exit (bounded by sippTimeout) and checks its exit code.
 func (s *sipp) wait(t *testing.T) map[string]string {
 	t.Helper()
-	<-s.exited
-	if s.err != nil {
-		t.Fatalf("sipp %s failed: %v\n%s", s.name, s.err, s.report())
+	s.Wait(sippTimeout)
+	if s.Err != nil {
+		t.Fatalf("sipp %s failed: %v\n%s", s.name, s.Err, s.report())
 	}
-	return s.vars()
-}
-
-// vars parses the name=value lines of the scenario's log so far.
-func (s *sipp) vars() map[string]string {
-	vars := map[string]string{}
-	f, err := os.Open(s.file("log"))
-	if err != nil {
-		return vars
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if name, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
-			vars[name] = value
-		}
-	}
-	return vars
+	return s.Vars()
 }
 
 // waitVar polls the scenario's log until it has logged name, or the scenario ended.
@@ -154,15 +87,15 @@ func (s *sipp) waitVar(t *testing.T, name string, within time.Duration) string {
 	deadline := time.After(within)
 	for {
 		select {
-		case <-s.exited:
-			if v, ok := s.vars()[name]; ok {
+		case <-s.Exited:
+			if v, ok := s.Vars()[name]; ok {
 				return v
 			}
-			t.Fatalf("sipp %s ended (%v) before logging %s\n%s", s.name, s.err, name, s.report())
+			t.Fatalf("sipp %s ended (%v) before logging %s\n%s", s.name, s.Err, name, s.report())
 		case <-deadline:
 			t.Fatalf("sipp %s did not log %s within %v\n%s", s.name, name, within, s.report())
 		case <-time.After(50 * time.Millisecond):
-			if v, ok := s.vars()[name]; ok {
+			if v, ok := s.Vars()[name]; ok {
 				return v
 			}
 		}
@@ -173,8 +106,8 @@ func (s *sipp) waitVar(t *testing.T, name string, within time.Duration) string {
 func (s *sipp) report() string {
 	var b strings.Builder
 	for _, kind := range []string{"err", "msg"} {
-		data, _ := os.ReadFile(s.file(kind))
-		fmt.Fprintf(&b, "----- sipp %s (%s) -----\n%s\n", kind, s.file(kind), data)
+		data, _ := os.ReadFile(s.File(kind))
+		fmt.Fprintf(&b, "----- sipp %s (%s) -----\n%s\n", kind, s.File(kind), data)
 	}
 	return b.String()
 }
@@ -191,7 +124,7 @@ const traceSeparator = "-----------------------------------------------"
 
 // messages parses the messages sipp exchanged so far.
 func (s *sipp) messages() []sipMessage {
-	data, _ := os.ReadFile(s.file("msg"))
+	data, _ := os.ReadFile(s.File("msg"))
 	var out []sipMessage
 	for _, entry := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), traceSeparator) {
 		// "<timestamp>\nUDP message received [221] bytes :\n\n<message>" or "... sent (N bytes):"

@@ -110,7 +110,7 @@ func TestSubscribeRespond202(t *testing.T) {
 	t.Parallel()
 	eachTargetWith(t, options{presence: map[string]any{"subs_respond_200": 0}}, func(t *testing.T, k *kamailio) {
 		r, s := k.answer(t, "subscribe_any")
-		if k.target == "stock" {
+		if k.Target == "stock" {
 			wantStatus(t, r, "202 OK")
 		} else {
 			wantStatus(t, r, "202 Accepted")
@@ -127,8 +127,8 @@ func TestSubscribeRecordRoute(t *testing.T) {
 		s := k.startSipp(t, "subscribe_rr")
 		s.wait(t)
 		n := s.notifies(t, 1)[0]
-		wantHeader(t, n, "Route", fmt.Sprintf("<sip:127.0.0.1:%d;lr>", s.port))
-		if want := fmt.Sprintf("NOTIFY sip:watcher@127.0.0.1:%d SIP/2.0", s.port); n.startLine() != want {
+		wantHeader(t, n, "Route", fmt.Sprintf("<sip:127.0.0.1:%d;lr>", s.Port))
+		if want := fmt.Sprintf("NOTIFY sip:watcher@127.0.0.1:%d SIP/2.0", s.Port); n.startLine() != want {
 			t.Errorf("NOTIFY request line %q, want %q", n.startLine(), want)
 		}
 	})
@@ -153,14 +153,14 @@ func TestSubscribeTCP(t *testing.T) {
 		s.waitVar(t, "notified", 10*time.Second)
 		// While sipp holds its connection: the two ends of one connection between sipp's port
 		// and Kamailio's, and no other (a NOTIFY on a new connection would make two more).
-		if conns := tcpConnections(t, k.port, s.port); len(conns) != 2 {
+		if conns := tcpConnections(t, k.Port, s.Port); len(conns) != 2 {
 			t.Errorf("established TCP sockets on ports %d/%d: %q, want the two ends of one connection",
-				k.port, s.port, conns)
+				k.Port, s.Port, conns)
 		}
 		s.wait(t)
 		r := s.responses()[0]
 		wantStatus(t, r, "200 OK")
-		wantHeader(t, r, "Contact", fmt.Sprintf("<sip:127.0.0.1:%d;transport=tcp>", k.port))
+		wantHeader(t, r, "Contact", fmt.Sprintf("<sip:127.0.0.1:%d;transport=tcp>", k.Port))
 		if n := s.notifies(t, 1)[0]; n.transport != "TCP" {
 			t.Errorf("NOTIFY came over %s, want TCP", n.transport)
 		}

@@ -35,7 +35,7 @@ func TestPublicationExpires(t *testing.T) {
 		if ss := last.header("Subscription-State"); !strings.HasPrefix(ss, "active;") {
 			t.Errorf("expiry NOTIFY Subscription-State %q, want active", ss)
 		}
-		if k.target == "stock" {
+		if k.Target == "stock" {
 			// Stock 5.6.3 sends no body: its expiry timer asks for the document to render as
 			// closed, but with startup_mode=1 (the default) the body query only reads rows with
 			// expires > now, so the expired one is not found and the NOTIFY goes out empty.

@@ -1,0 +1,88 @@
+package harness
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"sort"
+	"text/template"
+)
+
+// StockModuleDir holds Debian's Kamailio modules, the stock presence module among them.
+const StockModuleDir = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
+
+// Targets: Kamailio with Debian's presence module, with ours, or with none (Floor: PUBLISH and
+// SUBSCRIBE answered 200 by sl_send_reply, the bench's measure of Kamailio's own cost).
+const (
+	Stock = "stock"
+	Ours  = "ours"
+	Floor = "floor"
+)
+
+//go:embed kamailio.cfg.tmpl
+var cfgTemplate string
+
+var cfgTmpl = template.Must(template.New("kamailio.cfg").Parse(cfgTemplate))
+
+// Cfg is what one Kamailio's cfg (kamailio.cfg.tmpl) may change.
+type Cfg struct {
+	Target   string // Stock, Ours or Floor
+	Port     int    // udp (and tcp, with TCP) on 127.0.0.1
+	Dir      string // absolute; the DB is <Dir>/presence.db unless DBURL says otherwise
+	DBURL    string // "": sqlite:///<Dir>/presence.db
+	OursDir  string // the directory of our presence.so (target Ours)
+	Children int    // 0: 2
+	Debug    int    // Kamailio's debug level
+	TCP      bool   // listen on tcp:127.0.0.1:<Port> too
+
+	// ModParams are modparam lines added after the presence module's db_url (see ModParams);
+	// the floor, which loads no presence module, leaves them out.
+	ModParams []string
+
+	// Screening puts kamailio-cfg/kamailio.cfg's checks in front of the presence calls, as the
+	// bench measures it: maxfwd, sanity, in-dialog requests to tm, the transaction released
+	// after handle_*(). Off (the integration suite), every PUBLISH and SUBSCRIBE reaches the
+	// presence module as sent, malformed ones included.
+	Screening bool
+
+	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
+	// when the request has that header, the plain call otherwise.
+	PublishSender, SubscribeWatcher bool
+}
+
+// DBPath is the SQLite file of the default DBURL.
+func (c Cfg) DBPath() string { return c.Dir + "/presence.db" }
+
+// Render returns the cfg text.
+func (c Cfg) Render() ([]byte, error) {
+	if c.Target != Stock && c.Target != Ours && c.Target != Floor {
+		return nil, fmt.Errorf("kamailio cfg: unknown target %q (stock, ours, floor)", c.Target)
+	}
+	if c.Target == Ours && c.OursDir == "" {
+		return nil, fmt.Errorf("kamailio cfg: target ours needs the directory of our presence.so")
+	}
+	if c.DBURL == "" {
+		// Dir is absolute, so the URL has four slashes: Kamailio's absolute path.
+		c.DBURL = "sqlite:///" + c.DBPath()
+	}
+	if c.Children == 0 {
+		c.Children = 2
+	}
+	var buf bytes.Buffer
+	err := cfgTmpl.Execute(&buf, map[string]any{"C": c, "StockDir": StockModuleDir,
+		"Stock": c.Target == Stock, "Floor": c.Target == Floor})
+	return buf.Bytes(), err
+}
+
+// ModParams renders modparam lines in name order; string values are quoted.
+func ModParams(module string, params map[string]any) []string {
+	var lines []string
+	for name, v := range params {
+		if s, ok := v.(string); ok {
+			v = fmt.Sprintf("%q", s)
+		}
+		lines = append(lines, fmt.Sprintf("modparam(%q, %q, %v)", module, name, v))
+	}
+	sort.Strings(lines)
+	return lines
+}
