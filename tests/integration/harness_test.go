@@ -127,6 +127,14 @@ func oursModuleDir(t *testing.T) string {
 
 func startKamailio(t *testing.T, target string, o options) *kamailio {
 	t.Helper()
+	k := newKamailio(t, target, o)
+	k.launch(t)
+	return k
+}
+
+// newKamailio writes the cfg and DB of one instance (stopped at the test's end), not started.
+func newKamailio(t *testing.T, target string, o options) *kamailio {
+	t.Helper()
 	oursDir := ""
 	if target == harness.Ours {
 		oursDir = oursModuleDir(t)
@@ -161,7 +169,6 @@ func startKamailio(t *testing.T, target string, o options) *kamailio {
 			k.dumpLog(t)
 		}
 	})
-	k.launch(t)
 	return k
 }
 

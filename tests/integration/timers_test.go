@@ -103,3 +103,22 @@ func TestNotifyTimeoutRemovesSubscription(t *testing.T) {
 		notifyFailureEndsSubscription(t, k, "watch_ignore_notify", "ignored", 4*time.Second)
 	})
 }
+
+// One NOTIFY that cannot be sent never stops the NOTIFYs to the other watchers (stock bug
+// #4118 stops them in some paths): a subscription whose NOTIFYs tm refuses at once subscribes
+// first, so its NOTIFY comes first in every fan-out; the real watcher must still get each
+// change.
+func TestUnsendableNotifyDoesNotStopOthers(t *testing.T) {
+	t.Parallel()
+	o := options{expectedLog: []expectedLog{
+		{"", `ERROR: (tm|presence) `, "the NOTIFYs to the SCTP Contact fail by design, and both log each"},
+	}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
+		k.runSipp(t, "subscribe_unsendable")
+		watcher := k.startSipp(t, "watch_presence", "note1", "first", "note2", "second")
+		watcher.waitVar(t, "subscribed", 10*time.Second)
+		k.runSipp(t, "publish_modify_remove", "etag", etag, "note", "second")
+		watcher.wait(t)
+	})
+}
