@@ -12,7 +12,7 @@ STOCKMOD := /usr/lib/x86_64-linux-gnu/kamailio/modules
 RUNDIR   := $(BUILD)/run
 # the system SQLite, so the engine process holds one copy next to db_sqlite's
 GOTAGS   := libsqlite3
-GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+GOFILES  := $(shell find gopresence db cgo internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 CFILES   := $(wildcard module/*.c module/*.h) module/Makefile
 
 .PHONY: all deps build run test test-go test-c test-integration fuzz clean
@@ -49,9 +49,14 @@ run: build
 
 test: build test-go test-c test-integration
 
+# The engine and the pure-Go storage also without cgo: gopresence/ must not need SQLite (its
+# tests run on db/memdb; db/sqlite is cgo's).
+PUREGO := ./gopresence/... ./db ./db/memdb ./db/storagetest ./db/schema ./internal/...
+
 test-go: $(BUILD)/.deps
 	go vet -tags $(GOTAGS) ./...
 	go test -tags $(GOTAGS) -count=1 ./...
+	CGO_ENABLED=0 go test -count=1 $(PUREGO)
 
 test-c: $(BUILD)/.deps
 	@mkdir -p $(BUILD)
