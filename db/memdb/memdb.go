@@ -8,9 +8,10 @@
 package memdb
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -148,25 +149,10 @@ func (b *DB) LoadPresentities(now int64) ([]db.Presentity, error) {
 	if b.closed {
 		return nil, ErrClosed
 	}
-	tab := b.d.pres[b.t.Presentity]
-	ids := make([]int64, 0, len(tab.rows))
-	for id, p := range tab.rows {
-		if p.Expires > now || p.Expires == -1 {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		pi, pj := tab.rows[ids[i]], tab.rows[ids[j]]
-		if pi.ReceivedTime != pj.ReceivedTime {
-			return pi.ReceivedTime < pj.ReceivedTime
-		}
-		return ids[i] < ids[j]
-	})
-	out := make([]db.Presentity, len(ids))
-	for i, id := range ids {
-		out[i] = copyPresentity(tab.rows[id])
-	}
-	return out, nil
+	return selectRows(b.d.pres[b.t.Presentity].rows,
+		func(p *db.Presentity) bool { return p.Expires > now || p.Expires == -1 },
+		func(p, q *db.Presentity) int { return cmp.Compare(p.ReceivedTime, q.ReceivedTime) },
+		copyPresentity), nil
 }
 
 // LoadWatchers returns copies of the unexpired rows, in insertion order.
@@ -176,19 +162,32 @@ func (b *DB) LoadWatchers(now int64) ([]db.Watcher, error) {
 	if b.closed {
 		return nil, ErrClosed
 	}
-	tab := b.d.watch[b.t.ActiveWatchers]
-	ids := make([]int64, 0, len(tab.rows))
-	for id, w := range tab.rows {
-		if w.Expires > now {
+	return selectRows(b.d.watch[b.t.ActiveWatchers].rows,
+		func(w *db.Watcher) bool { return w.Expires > now },
+		func(p, q *db.Watcher) int { return 0 },
+		func(w *db.Watcher) db.Watcher { return *w }), nil
+}
+
+// selectRows copies the rows keep accepts, ordered by order and then by id (insertion
+// order, as SQLite's rowid).
+func selectRows[R any](rows map[int64]*R, keep func(*R) bool, order func(a, b *R) int, copyRow func(*R) R) []R {
+	ids := make([]int64, 0, len(rows))
+	for id, r := range rows {
+		if keep(r) {
 			ids = append(ids, id)
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	out := make([]db.Watcher, len(ids))
+	slices.SortFunc(ids, func(a, b int64) int {
+		if c := order(rows[a], rows[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	out := make([]R, len(ids))
 	for i, id := range ids {
-		out[i] = *tab.rows[id]
+		out[i] = copyRow(rows[id])
 	}
-	return out, nil
+	return out
 }
 
 func copyPresentity(p *db.Presentity) db.Presentity {
