@@ -12,12 +12,15 @@ STOCKMOD := /usr/lib/x86_64-linux-gnu/kamailio/modules
 RUNDIR   := $(BUILD)/run
 # the system SQLite, so the engine process holds one copy next to db_sqlite's
 GOTAGS   := libsqlite3
-GOFILES  := $(shell find gopresence db cgo internal -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 CFILES   := $(wildcard module/*.c module/*.h) module/Makefile
 
 .PHONY: all deps build run test test-go test-c test-integration fuzz clean
 
 all: build
+
+# the engine's shared helpers (internal/safego) are in the library too
+GOFILES  += $(shell find internal -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: scripts/deps.sh
