@@ -19,6 +19,9 @@ CFILES   := $(wildcard module/*.c module/*.h module/*.def) module/Makefile
 
 all: build
 
+# the engine's shared helpers (internal/safego) are in the library too
+GOFILES  += $(shell find internal -name '*.go' -not -name '*_test.go' 2>/dev/null)
+
 deps: $(BUILD)/.deps
 $(BUILD)/.deps: scripts/deps.sh
 	bash scripts/deps.sh
@@ -49,9 +52,14 @@ run: build
 
 test: build test-go test-c test-integration
 
+# The engine and the pure-Go storage also without cgo: gopresence/ must not need SQLite (its
+# tests run on db/memdb; db/sqlite tests only with cgo).
+PUREGO := ./gopresence/... ./db/... ./internal/...
+
 test-go: $(BUILD)/.deps
 	go vet -tags $(GOTAGS) ./...
 	go test -tags $(GOTAGS) -count=1 ./...
+	CGO_ENABLED=0 go test -count=1 $(PUREGO)
 
 test-c: $(BUILD)/.deps
 	@mkdir -p $(BUILD)

@@ -41,6 +41,21 @@ type Op struct {
 	Dialog     DialogKey   // DeleteWatcher
 }
 
+// String names the row the op writes, for errors and logs: "publication <etag>" (its ruid
+// when deleting), "subscription <call-id>".
+func (op Op) String() string {
+	switch {
+	case op.Presentity != nil:
+		return "publication " + op.Presentity.ETag
+	case op.Watcher != nil:
+		return "subscription " + op.Watcher.CallID
+	case op.RUID != "":
+		return "publication " + op.RUID
+	default:
+		return "subscription " + op.Dialog.CallID
+	}
+}
+
 // OpKind says what an Op does.
 type OpKind int
 

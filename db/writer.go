@@ -2,13 +2,20 @@ package db
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/gopresence/gopresence/internal/safego"
 )
 
 // ErrDeadline: the request gave up (its worker already answered 500) before its changes were
 // written; they were not applied.
 var ErrDeadline = errors.New("db: request deadline passed before commit")
+
+// ErrPanic: the backend, or the writer itself, panicked while these changes were being
+// written; they may not have been applied.
+var ErrPanic = errors.New("db: panic while writing")
 
 // Writer batches changes from many concurrent requests into one transaction (group commit):
 // SQLite's cost is per commit, not per row, so under load N requests pay for one commit.
@@ -19,8 +26,17 @@ var ErrDeadline = errors.New("db: request deadline passed before commit")
 // through); one that Posts does not (write-behind): its ops join the queue and are committed
 // within a delay, together with everything else queued by then, by a timer. Ops are applied in
 // submission order either way.
+//
+// A panic never loses an acknowledged write silently, nor leaves a request waiting:
+//   - in Backend.Apply (a driver's bug), it is logged and becomes an ErrPanic error for that
+//     Apply, so the batch is retried request by request like any failed batch: waiting
+//     requests are answered with the error (500), written-behind ops go to OnError (logged
+//     at ERR, each named);
+//   - in the writer's own bookkeeping (or in OnError), the leader logs it, answers every
+//     request of the batch in hand not yet answered the same way, and hands what is still
+//     queued to a new leader, so the writer keeps committing.
 type Writer struct {
-	store *Store
+	store Backend
 	mu    sync.Mutex
 	idle  *sync.Cond // signalled when no leader is committing
 	queue []pending
@@ -41,18 +57,24 @@ type Writer struct {
 	MaxQueued int
 	// OnError hears of write-behind ops that could not be written (nobody waits for them).
 	OnError func(err error, ops []Op)
+	// Log reports recovered panics (at CRIT); set before the first write.
+	Log func(level, msg string)
+	// flushSafely is flush for the timer's goroutine.
+	flushSafely func()
 }
 
 type pending struct {
 	ops      []Op
 	res      chan error // nil: posted, nobody waits
 	deadline time.Time  // zero: none
+	answered bool       // by commit; a leader that panicked answers the rest
 }
 
 // NewWriter returns a writer over s.
-func NewWriter(s *Store) *Writer {
+func NewWriter(s Backend) *Writer {
 	w := &Writer{store: s, MaxBatch: 4096, MaxQueued: 65536}
 	w.idle = sync.NewCond(&w.mu)
+	w.flushSafely = func() { safego.Do(w.Log, "database writer timer", w.flush) }
 	return w
 }
 
@@ -86,7 +108,7 @@ func (w *Writer) Post(deadline time.Time, delay time.Duration, ops ...Op) <-chan
 	due := time.Now().Add(delay)
 	switch {
 	case w.timer == nil:
-		w.timer = time.AfterFunc(delay, w.flush)
+		w.timer = time.AfterFunc(delay, w.flushSafely)
 		w.armed, w.due = true, due
 	case !w.armed || due.Before(w.due):
 		w.timer.Reset(delay)
@@ -139,31 +161,61 @@ func (w *Writer) EnqueueBy(deadline time.Time, ops ...Op) <-chan error {
 // lead commits batches until mine is answered; leftovers go to a new leader goroutine so no
 // request waits behind a stream of newer ones.
 func (w *Writer) lead(mine chan error) {
+	var batch []pending
+	defer func() {
+		if r := recover(); r != nil {
+			w.recoverLead(batch, r)
+		}
+	}()
 	for {
-		w.mu.Lock()
-		batch := w.take()
-		if len(batch) == 0 {
-			w.committing = false
-			w.idle.Broadcast()
-			w.mu.Unlock()
+		if batch = w.next(); len(batch) == 0 {
 			return
 		}
-		w.mu.Unlock()
 		w.commit(batch)
 		if mine != nil && len(mine) > 0 {
-			w.mu.Lock()
-			more := len(w.queue) > 0
-			if !more {
-				w.committing = false
-				w.idle.Broadcast()
-			}
-			w.mu.Unlock()
-			if more {
-				go w.lead(nil)
-			}
+			w.handOver()
 			return
 		}
 	}
+}
+
+// next takes the next batch; with none left, leadership ends. (Locked sections unlock by
+// defer, so a panic never leaves w.mu held.)
+func (w *Writer) next() []pending {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	batch := w.take()
+	if len(batch) == 0 {
+		w.committing = false
+		w.idle.Broadcast()
+	}
+	return batch
+}
+
+// handOver ends this leader's turn: what is still queued goes to a new leader goroutine.
+func (w *Writer) handOver() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		w.committing = false
+		w.idle.Broadcast()
+		return
+	}
+	safego.Go(w.Log, "database writer", func() { w.lead(nil) })
+}
+
+// recoverLead: a leader panicked outside Backend.Apply. Nobody may be left waiting and no
+// acknowledged write may vanish unlogged: the batch's unanswered requests get ErrPanic
+// (written-behind ones through OnError), and the queue goes to a new leader.
+func (w *Writer) recoverLead(batch []pending, r any) {
+	safego.Report(w.Log, "database writer", r)
+	err := fmt.Errorf("%w: %v", ErrPanic, r)
+	for i := range batch {
+		if p := &batch[i]; !p.answered {
+			safego.Do(w.Log, "database writer's error report", func() { w.answer(p, err) })
+		}
+	}
+	w.handOver()
 }
 
 // take removes the next batch from the queue. Caller holds w.mu.
@@ -185,33 +237,48 @@ func (w *Writer) take() []pending {
 
 func (w *Writer) commit(batch []pending) {
 	now := time.Now()
-	live := batch[:0]
+	live := 0
 	var ops []Op
-	for _, p := range batch {
+	for i := range batch {
+		p := &batch[i]
 		if p.res != nil && !p.deadline.IsZero() && now.After(p.deadline) {
-			p.res <- ErrDeadline
+			w.answer(p, ErrDeadline)
 			continue
 		}
-		live = append(live, p)
+		live++
 		ops = append(ops, p.ops...)
 	}
-	if len(live) == 0 {
+	if live == 0 {
 		return
 	}
-	err := w.store.Apply(ops)
-	if err != nil && len(live) > 1 {
-		// one bad op must not fail its neighbours: retry each request alone
-		for _, p := range live {
-			w.answer(p, w.store.Apply(p.ops))
+	err := w.apply(ops)
+	// one bad op must not fail its neighbours: after a failed batch, retry each request alone
+	retry := err != nil && live > 1
+	for i := range batch {
+		if p := &batch[i]; !p.answered {
+			if retry {
+				err = w.apply(p.ops)
+			}
+			w.answer(p, err)
 		}
-		return
-	}
-	for _, p := range live {
-		w.answer(p, err)
 	}
 }
 
-func (w *Writer) answer(p pending, err error) {
+// apply is Backend.Apply with a panic turned into an error (see Writer).
+func (w *Writer) apply(ops []Op) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			safego.Report(w.Log, "database backend", r)
+			err = fmt.Errorf("%w: %v", ErrPanic, r)
+		}
+	}()
+	return w.store.Apply(ops)
+}
+
+// answer tells p's request how its ops went; marked first, so a panic in OnError never has
+// p answered twice.
+func (w *Writer) answer(p *pending, err error) {
+	p.answered = true
 	switch {
 	case p.res != nil:
 		p.res <- err

@@ -1,16 +1,37 @@
-package db
+package db_test
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	. "github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/db/memdb"
 )
+
+var seq atomic.Int64
+
+// openTemp opens a new in-memory database (the writer is the same over every backend; the
+// backends' own behaviour is db/storagetest's).
+func openTemp(t *testing.T) *memdb.DB {
+	t.Helper()
+	s, err := Open(fmt.Sprintf("memory://%s-%d", t.Name(), seq.Add(1)), DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s.(*memdb.DB)
+}
 
 func pres(ruid, etag string) *Presentity {
 	return &Presentity{Username: "a", Domain: "b", Event: "presence", ETag: etag, RUID: ruid, Body: []byte{}, Expires: 5000}
 }
 
-func rowsOf(t *testing.T, s *Store) map[string]string {
+func rowsOf(t *testing.T, s Backend) map[string]string {
 	t.Helper()
 	got, err := s.LoadPresentities(0)
 	if err != nil {
@@ -122,5 +143,130 @@ func TestPostPastDeadlineRefused(t *testing.T) {
 	w.Close()
 	if n := len(rowsOf(t, s)); n != 0 {
 		t.Fatalf("%d rows: a late request's op was written", n)
+	}
+}
+
+// logLines keeps what the writer logs.
+type logLines struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *logLines) log(level, msg string) {
+	l.mu.Lock()
+	l.got = append(l.got, "["+level+"] "+msg)
+	l.mu.Unlock()
+}
+
+func (l *logLines) count(substr string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.got {
+		if strings.Contains(s, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// A backend that panics on one op: the panic is logged at CRIT, the request that waits gets
+// ErrPanic, a written-behind op reaches OnError, their neighbours are written (the batch is
+// retried request by request), and the writer goes on.
+func TestBackendPanicFailsItsRequestsOnly(t *testing.T) {
+	s := openTemp(t)
+	w := NewWriter(s)
+	logs := &logLines{}
+	w.Log = logs.log
+	var lost atomic.Int64
+	w.OnError = func(err error, ops []Op) {
+		if errors.Is(err, ErrPanic) {
+			lost.Add(int64(len(ops)))
+		}
+	}
+	s.FailWith(func(op Op) error {
+		if strings.HasPrefix(op.Presentity.RUID, "poison") {
+			panic("driver bug")
+		}
+		return nil
+	})
+	w.Post(time.Time{}, time.Hour, Op{Kind: InsertPresentity, Presentity: pres("poison-posted", "e0")})
+	w.Post(time.Time{}, time.Hour, Op{Kind: InsertPresentity, Presentity: pres("ok1", "e1")})
+	waiting := w.Enqueue(Op{Kind: InsertPresentity, Presentity: pres("poison-waited", "e2")})
+	if err := <-waiting; !errors.Is(err, ErrPanic) {
+		t.Fatalf("waiting request got %v, want ErrPanic", err)
+	}
+	if err := <-w.Enqueue(Op{Kind: InsertPresentity, Presentity: pres("ok2", "e3")}); err != nil {
+		t.Fatalf("the writer did not go on: %v", err)
+	}
+	w.Close()
+	if lost.Load() != 1 {
+		t.Errorf("OnError heard of %d panicked written-behind ops, want 1", lost.Load())
+	}
+	if m := rowsOf(t, s); len(m) != 2 || m["ok1"] != "e1" || m["ok2"] != "e3" {
+		t.Errorf("rows %v", m)
+	}
+	if logs.count("[crit] BUG: panic in database backend: driver bug") == 0 {
+		t.Errorf("panic not logged at crit: %q", logs.got)
+	}
+}
+
+// A panic in the writer's own work (here OnError, run by a leader goroutine of the timer):
+// logged, every op of the batch in hand reported once (with ErrPanic when the panic cut its
+// turn short), nothing left waiting, later writes committed.
+func TestWriterPanicLeavesNobodyWaiting(t *testing.T) {
+	s := openTemp(t)
+	w := NewWriter(s)
+	logs := &logLines{}
+	w.Log = logs.log
+	var mu sync.Mutex
+	reported := map[string]error{}
+	w.OnError = func(err error, ops []Op) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, twice := reported[ops[0].Presentity.ETag]; twice {
+			t.Errorf("%s reported twice", ops[0].Presentity.ETag)
+		}
+		reported[ops[0].Presentity.ETag] = err
+		panic("OnError bug")
+	}
+	s.FailWith(func(op Op) error {
+		if op.Presentity.RUID == "refused" {
+			return errors.New("refused")
+		}
+		return nil
+	})
+	// one batch of three: the timer is due only once all are queued
+	w.Post(time.Time{}, time.Hour, Op{Kind: InsertPresentity, Presentity: pres("refused", "e0")})
+	w.Post(time.Time{}, time.Hour, Op{Kind: InsertPresentity, Presentity: pres("refused", "e1")})
+	w.Post(time.Time{}, time.Millisecond, Op{Kind: InsertPresentity, Presentity: pres("ok1", "e2")})
+	deadline := time.Now().Add(5 * time.Second)
+	for logs.count("[crit] BUG: panic in database writer: OnError bug") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no panic logged: %q", logs.got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { done <- <-w.Enqueue(Op{Kind: InsertPresentity, Presentity: pres("ok2", "e3")}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write after the panic never finished")
+	}
+	w.Close()
+	// e0 failed on its own; the panic in its report cut the turn short: e1 and e2 failed
+	// with ErrPanic, reported, not written
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) != 3 || errors.Is(reported["e0"], ErrPanic) ||
+		!errors.Is(reported["e1"], ErrPanic) || !errors.Is(reported["e2"], ErrPanic) {
+		t.Errorf("reported %v", reported)
+	}
+	if m := rowsOf(t, s); len(m) != 1 || m["ok2"] != "e3" {
+		t.Errorf("rows %v", m)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	_ "github.com/gopresence/gopresence/gopresence/events/presence" // registers "presence"
 	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
+	"github.com/gopresence/gopresence/internal/safego"
 )
 
 // Logger receives the engine's log lines; in Kamailio they go out through the C thread.
@@ -32,7 +33,7 @@ const cseqRestartMargin = 1000
 type Engine struct {
 	cfg     Config
 	log     Logger
-	store   *db.Store
+	store   db.Backend
 	writer  *db.Writer
 	shards  *shards
 	dialogs dialogIndex
@@ -66,6 +67,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
 	}
 	e.writer.OnError = e.logLostWrites
+	e.writer.Log = e.logLine
 	e.startTime = e.now().Unix()
 	if _, err := rand.Read(e.tagKey[:]); err != nil {
 		st.Close()
@@ -73,7 +75,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	}
 	if err := e.restore(); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("restoring state from %s: %v", cfg.DBURL, err)
+		return nil, fmt.Errorf("restoring state from %s: %w", cfg.DBURL, err)
 	}
 	return e, nil
 }
@@ -108,8 +110,13 @@ func (e *Engine) Close() {
 }
 
 func (e *Engine) logf(level, format string, args ...any) {
+	e.logLine(level, fmt.Sprintf(format, args...))
+}
+
+// logLine is the engine's log for the goroutines it starts (safego) and its storage.
+func (e *Engine) logLine(level, msg string) {
 	if e.log != nil {
-		e.log.Log(level, fmt.Sprintf(format, args...))
+		e.log.Log(level, msg)
 	}
 }
 
@@ -162,7 +169,7 @@ func (e *Engine) restore() error {
 func (e *Engine) Handle(f *wire.Frame) (out []byte) {
 	defer func() {
 		if r := recover(); r != nil {
-			e.logf("crit", "BUG: panic handling frame type %d: %v", f.Type, r)
+			safego.Report(e.logLine, fmt.Sprintf("handling frame type %d", f.Type), r)
 			out = serverError("internal error").encode(f.ID)
 		}
 	}()

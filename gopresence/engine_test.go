@@ -2,7 +2,6 @@ package gopresence
 
 import (
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,12 +23,17 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func newTestEngine(t testing.TB, path string, extra string) (*Engine, *clock) {
+// newTestEngine starts an engine on dbURL ("": a new in-memory database; benchmarks: a new
+// benchBackend database).
+func newTestEngine(t testing.TB, dbURL string, extra string) (*Engine, *clock) {
 	t.Helper()
-	if path == "" {
-		path = filepath.Join(t.TempDir(), "p.db")
+	if dbURL == "" {
+		dbURL = memBackend.newURL(t)
+		if _, bench := t.(*testing.B); bench {
+			dbURL = benchBackend.newURL(t)
+		}
 	}
-	cfg, err := ParseConfig("db_url=sqlite://" + path + "\n" + extra)
+	cfg, err := ParseConfig("db_url=" + dbURL + "\n" + extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,15 +299,17 @@ func TestSubscribeErrors(t *testing.T) {
 	}
 }
 
-func TestRestartRestoresState(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p.db")
-	e1, _ := newTestEngine(t, path, "")
+func TestRestartRestoresState(t *testing.T) { forEachBackend(t, testRestartRestoresState) }
+
+func testRestartRestoresState(t *testing.T, b testBackend) {
+	dbURL := b.newURL(t)
+	e1, _ := newTestEngine(t, dbURL, "")
 	etag := do(t, e1, wire.TPublish, publish("", "600", pidf1)).headers["SIP-ETag"]
 	tt := do(t, e1, wire.TSubscribe, subscribe("c1", "", "600", 1)).toTag
 	do(t, e1, wire.TPublish, publish(etag, "600", pidf2)) // NOTIFY CSeq 2
 	e1.Close()
 
-	e2, _ := newTestEngine(t, path, "")
+	e2, _ := newTestEngine(t, dbURL, "")
 	if s := e2.Stats(); s.Publications != 1 || s.Subscriptions != 1 {
 		t.Fatalf("restored %+v", s)
 	}
@@ -366,9 +372,11 @@ func TestNotifyResultRemoves(t *testing.T) {
 
 // A crash loses the write-back of local CSeqs: after restore the CSeq must still be above
 // everything sent before.
-func TestCSeqGrowsAfterCrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "p.db")
-	e1, _ := newTestEngine(t, path, "")
+func TestCSeqGrowsAfterCrash(t *testing.T) { forEachBackend(t, testCSeqGrowsAfterCrash) }
+
+func testCSeqGrowsAfterCrash(t *testing.T, b testBackend) {
+	dbURL := b.newURL(t)
+	e1, _ := newTestEngine(t, dbURL, "")
 	etag := do(t, e1, wire.TPublish, publish("", "600", pidf1)).headers["SIP-ETag"]
 	tt := do(t, e1, wire.TSubscribe, subscribe("c1", "", "600", 1)).toTag
 	e1.writeBack() // CSeq 1 on disk
@@ -378,8 +386,8 @@ func TestCSeqGrowsAfterCrash(t *testing.T) {
 		etag = r.headers["SIP-ETag"]
 		last, _ = strconv.Atoi(r.notifs[0][wire.NCSeq])
 	}
-	// "crash": a second engine on the same file without e1.Close()
-	e2, _ := newTestEngine(t, path, "")
+	// "crash": a second engine on the same database without e1.Close()
+	e2, _ := newTestEngine(t, dbURL, "")
 	r := do(t, e2, wire.TSubscribe, subscribe("c1", tt, "600", 2))
 	if c, _ := strconv.Atoi(r.notifs[0][wire.NCSeq]); c <= last {
 		t.Fatalf("CSeq %d after crash, last sent %d", c, last)

@@ -1,7 +1,6 @@
 package gopresence
 
 import (
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,8 +16,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add(false, "sip:alice@ex.com", "presence;id=3", "0", "", "", "sip:bob@h:5070;transport=tcp", "c2", "", "2")
 	f.Add(false, "sip:alice@ex.com", "presence", "3600", "", "", "<sip:x@y>", "c1", "10abc", "9")
 	f.Add(true, "sip:alice@ex.com", "presence", "0", "a.1.2.3.4", "", "", "c3", "", "3")
-	dir := f.TempDir()
-	cfg, err := ParseConfig("db_url=sqlite://" + filepath.Join(dir, "fuzz.db") + "\nclean_period=0\ndb_update_period=0\n")
+	cfg, err := ParseConfig("db_url=" + memBackend.newURL(f) + "\nclean_period=0\ndb_update_period=0\n")
 	if err != nil {
 		f.Fatal(err)
 	}

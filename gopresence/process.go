@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
+	"github.com/gopresence/gopresence/internal/safego"
 )
 
 // The engine process: one Engine, its socket server, and a pipe to the process's C thread
@@ -38,11 +39,14 @@ type pipeOut struct {
 
 func newPipeOut(fd int) *pipeOut {
 	p := &pipeOut{f: os.NewFile(uintptr(fd), "engine-pipe"), ch: make(chan []byte, 8192)}
-	go func() {
+	// The pipe is also how a panic gets logged, so its writer must outlive one: a panic
+	// writing a frame loses that frame and the loop goes on with the next (its own report
+	// among them).
+	safego.Go(p.Log, "engine pipe writer", func() {
 		for b := range p.ch {
-			p.f.Write(b)
+			safego.Do(p.Log, "engine pipe writer", func() { p.f.Write(b) })
 		}
-	}()
+	})
 	return p
 }
 
@@ -88,7 +92,7 @@ func StartProcess(text string, fd int) error {
 	}
 	os.Chmod(cfg.SocketPath, 0o600)
 	srv := NewServer(nil, ln, out)
-	go srv.Serve()
+	safego.Go(out.Log, "socket server", srv.Serve)
 	e, err := New(cfg, out)
 	if err != nil {
 		srv.Close()
@@ -98,7 +102,8 @@ func StartProcess(text string, fd int) error {
 	srv.SetEngine(e)
 	procEngine, procServer = e, srv
 	e.StartTimers()
-	go gcPace(e.stop)
+	// a panic ends GC pacing only (GOGC stays where it was): memory use, not correctness
+	safego.Go(out.Log, "GC pacing", func() { gcPace(e.stop) })
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
+	"github.com/gopresence/gopresence/internal/safego"
 )
 
 // Server serves worker connections on the engine's unix socket: each connection carries one
@@ -37,9 +38,7 @@ func NewServer(e *Engine, ln net.Listener, log Logger) *Server {
 func (s *Server) SetEngine(e *Engine) { s.engine.Store(e) }
 
 func (s *Server) logf(level, format string, args ...any) {
-	if s.log != nil {
-		s.log.Log(level, fmt.Sprintf(format, args...))
-	}
+	s.logLine(level, fmt.Sprintf(format, args...))
 }
 
 // handle answers one frame: by the engine, or 503 while it loads.
@@ -55,8 +54,21 @@ func (s *Server) handle(f *wire.Frame) []byte {
 	return a.encode(f.ID)
 }
 
-// Serve accepts until Close.
+// Serve accepts until Close. A panic in the accept loop is logged and the loop starts again:
+// without it no worker could reach the engine.
 func (s *Server) Serve() {
+	for !safego.Do(s.logLine, "socket accept loop", s.accept) {
+	}
+}
+
+func (s *Server) logLine(level, msg string) {
+	if s.log != nil {
+		s.log.Log(level, msg)
+	}
+}
+
+// accept serves connections until the listener is closed.
+func (s *Server) accept() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -69,15 +81,13 @@ func (s *Server) Serve() {
 		s.mu.Lock()
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
-		go s.serveConn(c)
+		// a panic on one connection closes it (the worker answers 500 and reconnects)
+		safego.Go(s.logLine, "worker connection", func() { s.serveConn(c) })
 	}
 }
 
 func (s *Server) serveConn(c net.Conn) {
 	defer func() {
-		if r := recover(); r != nil {
-			s.logf("crit", "BUG: panic on a worker connection: %v", r)
-		}
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()

@@ -48,17 +48,6 @@ func (e *Engine) storeSubscription(deadline time.Time, ops ...db.Op) error {
 // Memory keeps the state and serves it; the database lacks it until the next change.
 func (e *Engine) logLostWrites(err error, ops []db.Op) {
 	for _, op := range ops {
-		var what string
-		switch {
-		case op.Presentity != nil:
-			what = "publication " + op.Presentity.ETag
-		case op.Watcher != nil:
-			what = "subscription " + op.Watcher.CallID
-		case op.RUID != "":
-			what = "publication " + op.RUID
-		default:
-			what = "subscription " + op.Dialog.CallID
-		}
-		e.logf("err", "database write of %s failed: %v (state kept in memory)", what, err)
+		e.logf("err", "database write of %s failed: %v (state kept in memory)", op, err)
 	}
 }

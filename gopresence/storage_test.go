@@ -1,8 +1,6 @@
 package gopresence
 
 import (
-	"context"
-	"database/sql"
 	"strings"
 	"sync"
 	"testing"
@@ -25,8 +23,10 @@ func storedRows(t *testing.T, e *Engine) (pubs, subs int) {
 }
 
 // Write-through: db_commit_delay=0 and subs_db_mode=1 commit before the reply.
-func TestWriteThroughBeforeReply(t *testing.T) {
-	e, _ := newTestEngine(t, "", "db_commit_delay=0\nsubs_db_mode=1\n")
+func TestWriteThroughBeforeReply(t *testing.T) { forEachBackend(t, testWriteThroughBeforeReply) }
+
+func testWriteThroughBeforeReply(t *testing.T, b testBackend) {
+	e, _ := newTestEngine(t, b.newURL(t), "db_commit_delay=0\nsubs_db_mode=1\n")
 	if r := do(t, e, wire.TPublish, publish("", "3600", pidf1)); r.code != 200 {
 		t.Fatalf("publish %d", r.code)
 	}
@@ -40,28 +40,32 @@ func TestWriteThroughBeforeReply(t *testing.T) {
 
 // Write-behind (the defaults, with a delay no test outlasts): the reply does not wait for the
 // commit, a clean stop writes everything, and a restart restores it.
-func TestWriteBehindCommitsAtStop(t *testing.T) {
-	path := t.TempDir() + "/p.db"
-	e, _ := newTestEngine(t, path, "db_commit_delay=60000\n")
+func TestWriteBehindCommitsAtStop(t *testing.T) { forEachBackend(t, testWriteBehindCommitsAtStop) }
+
+func testWriteBehindCommitsAtStop(t *testing.T, b testBackend) {
+	dbURL := b.newURL(t)
+	e, _ := newTestEngine(t, dbURL, "db_commit_delay=60000\n")
 	do(t, e, wire.TPublish, publish("", "3600", pidf1))
 	do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1))
 	if p, s := storedRows(t, e); p != 0 || s != 0 {
 		t.Fatalf("stored %d publications, %d subscriptions before the commit delay: not written behind", p, s)
 	}
 	e.Close()
-	e2, _ := newTestEngine(t, path, "")
+	e2, _ := newTestEngine(t, dbURL, "")
 	if st := e2.Stats(); st.Publications != 1 || st.Subscriptions != 1 {
 		t.Fatalf("after restart: %+v", st)
 	}
 }
 
 // subs_db_mode=0 (NO_DB): subscriptions are never written, so a restart has none.
-func TestSubsDBModeNoDB(t *testing.T) {
-	path := t.TempDir() + "/p.db"
-	e, _ := newTestEngine(t, path, "subs_db_mode=0\n")
+func TestSubsDBModeNoDB(t *testing.T) { forEachBackend(t, testSubsDBModeNoDB) }
+
+func testSubsDBModeNoDB(t *testing.T, b testBackend) {
+	dbURL := b.newURL(t)
+	e, _ := newTestEngine(t, dbURL, "subs_db_mode=0\n")
 	do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1))
 	e.Close()
-	e2, _ := newTestEngine(t, path, "subs_db_mode=2\n")
+	e2, _ := newTestEngine(t, dbURL, "subs_db_mode=2\n")
 	if _, s := storedRows(t, e2); s != 0 {
 		t.Fatalf("%d subscriptions in the database with subs_db_mode=0", s)
 	}
@@ -93,18 +97,14 @@ func (l *captureLog) has(substr string) bool {
 // A written-behind change the database refuses: the client already has its 200, the state
 // stays in memory and is served, and the failure is logged at ERR naming what was lost.
 func TestWriteBehindFailureLoggedStateKept(t *testing.T) {
-	path := t.TempDir() + "/p.db"
-	e, _ := newTestEngine(t, path, "db_commit_delay=10\n")
+	forEachBackend(t, testWriteBehindFailureLoggedStateKept)
+}
+
+func testWriteBehindFailureLoggedStateKept(t *testing.T, b testBackend) {
+	e, _ := newTestEngine(t, b.newURL(t), "db_commit_delay=10\n")
 	logs := &captureLog{}
 	e.log = logs
-	other, err := sql.Open("sqlite3", path) // an operator's mistake, from outside
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.ExecContext(context.Background(), "DROP TABLE presentity"); err != nil {
-		t.Fatal(err)
-	}
+	b.refuseWrites(t, e)
 	if r := do(t, e, wire.TPublish, publish("", "3600", pidf1)); r.code != 200 {
 		t.Fatalf("publish %d", r.code)
 	}

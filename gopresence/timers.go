@@ -6,6 +6,7 @@ import (
 
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/gopresence/wire"
+	"github.com/gopresence/gopresence/internal/safego"
 )
 
 // StartTimers runs the periodic work stock does on its timers (reference §7.2):
@@ -24,7 +25,9 @@ func (e *Engine) every(seconds int, f func()) {
 	if seconds <= 0 {
 		return
 	}
-	go func() {
+	// a panic in one run is logged and the loop goes on: the next tick runs f again. The
+	// timers hold a shard's lock through a deferred unlock, so a panic never leaves it held.
+	safego.Go(e.logLine, "timer", func() {
 		t := time.NewTicker(time.Duration(seconds) * time.Second)
 		defer t.Stop()
 		for {
@@ -32,20 +35,10 @@ func (e *Engine) every(seconds int, f func()) {
 			case <-e.stop:
 				return
 			case <-t.C:
-				e.safely(f)
+				safego.Do(e.logLine, "timer", f)
 			}
 		}
-	}()
-}
-
-// safely runs f, turning a panic into a log line: a timer bug must not kill the engine.
-func (e *Engine) safely(f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			e.logf("crit", "BUG: panic in timer: %v", r)
-		}
-	}()
-	f()
+	})
 }
 
 // sendEngineNotifies hands NOTIFYs not caused by a request to the engine's C thread.
@@ -68,60 +61,69 @@ func (e *Engine) sendEngineNotifies(ns []notifyReq) {
 func (e *Engine) expirePublications() {
 	now := e.now().Unix()
 	for _, sh := range e.shards.s {
-		var out []notifyReq
-		sh.mu.Lock()
-		for key, pr := range sh.pres {
-			for i := 0; i < len(pr.pubs); {
-				pub := pr.pubs[i]
-				if pub.Expires <= 0 || pub.Expires > now {
-					i++
-					continue
-				}
-				if err := e.storePublication(time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
-					e.logf("err", "expiring publication %s of %s: %v", pub.ETag, key.uri, err)
-					i++
-					continue
-				}
-				if e.cfg.ForceDelete == 0 {
-					out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
-				}
-				pr.pubs = append(pr.pubs[:i], pr.pubs[i+1:]...)
-			}
-			if len(pr.pubs) == 0 {
-				delete(sh.pres, key)
-			}
-		}
-		sh.mu.Unlock()
-		e.sendEngineNotifies(out)
+		e.sendEngineNotifies(e.expireShardPublications(sh, now))
 	}
+}
+
+// expireShardPublications removes a shard's expired publications; the NOTIFYs go out after
+// its lock is released.
+func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for key, pr := range sh.pres {
+		for i := 0; i < len(pr.pubs); {
+			pub := pr.pubs[i]
+			if pub.Expires <= 0 || pub.Expires > now {
+				i++
+				continue
+			}
+			if err := e.storePublication(time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+				e.logf("err", "expiring publication %s of %s: %v", pub.ETag, key.uri, err)
+				i++
+				continue
+			}
+			if e.cfg.ForceDelete == 0 {
+				out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
+			}
+			pr.pubs = append(pr.pubs[:i], pr.pubs[i+1:]...)
+		}
+		if len(pr.pubs) == 0 {
+			delete(sh.pres, key)
+		}
+	}
+	return out
 }
 
 func (e *Engine) expireSubscriptions() {
 	now := e.now().Unix()
 	for _, sh := range e.shards.s {
-		var out []notifyReq
-		var ops []db.Op
-		sh.mu.Lock()
-		for key, subs := range sh.subs {
-			for _, s := range append([]*subscription(nil), subs...) { // delSub edits the list
-				if s.Expires > now {
-					continue
-				}
-				var body []byte
-				if s.Status == StatusActive {
-					body = e.currentBody(sh, key)
-				}
-				out = append(out, e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body))
-				ops = append(ops, db.Op{Kind: db.DeleteWatcher, Dialog: s.dialog()})
-				e.delSub(sh, s)
-			}
-		}
-		if err := e.storeSubscription(time.Time{}, ops...); err != nil {
-			e.logf("err", "removing expired subscriptions: %v", err)
-		}
-		sh.mu.Unlock()
-		e.sendEngineNotifies(out)
+		e.sendEngineNotifies(e.expireShardSubscriptions(sh, now))
 	}
+}
+
+// expireShardSubscriptions ends a shard's expired subscriptions (NOTIFY terminated;timeout).
+func (e *Engine) expireShardSubscriptions(sh *shard, now int64) (out []notifyReq) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var ops []db.Op
+	for key, subs := range sh.subs {
+		for _, s := range append([]*subscription(nil), subs...) { // delSub edits the list
+			if s.Expires > now {
+				continue
+			}
+			var body []byte
+			if s.Status == StatusActive {
+				body = e.currentBody(sh, key)
+			}
+			out = append(out, e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body))
+			ops = append(ops, db.Op{Kind: db.DeleteWatcher, Dialog: s.dialog()})
+			e.delSub(sh, s)
+		}
+	}
+	if err := e.storeSubscription(time.Time{}, ops...); err != nil {
+		e.logf("err", "removing expired subscriptions: %v", err)
+	}
+	return out
 }
 
 // writeBack stores the local CSeq and version of subscriptions that sent NOTIFYs, so that
@@ -132,21 +134,27 @@ func (e *Engine) writeBack() {
 	}
 	var ops []db.Op
 	for _, sh := range e.shards.s {
-		sh.mu.Lock()
-		for _, subs := range sh.subs {
-			for _, s := range subs {
-				if s.dirty {
-					w := s.Watcher
-					ops = append(ops, db.Op{Kind: db.UpdateWatcher, Watcher: &w})
-					s.dirty = false
-				}
-			}
-		}
-		sh.mu.Unlock()
+		ops = append(ops, dirtySubscriptions(sh)...)
 	}
 	if err := <-e.writer.Enqueue(ops...); err != nil {
 		e.logf("err", "writing back %d subscriptions: %v", len(ops), err)
 	}
+}
+
+// dirtySubscriptions takes the rows of a shard's subscriptions that changed since written.
+func dirtySubscriptions(sh *shard) (ops []db.Op) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, subs := range sh.subs {
+		for _, s := range subs {
+			if s.dirty {
+				w := s.Watcher
+				ops = append(ops, db.Op{Kind: db.UpdateWatcher, Watcher: &w})
+				s.dirty = false
+			}
+		}
+	}
+	return ops
 }
 
 // handleNotifyResult applies a NOTIFY's final reply (stock p_tm_callback): 404 or 481 end the

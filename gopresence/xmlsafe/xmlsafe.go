@@ -33,7 +33,7 @@ func Parse(b []byte) (*etree.Document, error) {
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{Permissive: false}
 	if err := doc.ReadFromBytes(b); err != nil {
-		return nil, fmt.Errorf("XML body not well-formed: %v", err)
+		return nil, fmt.Errorf("XML body not well-formed: %w", err)
 	}
 	if doc.Root() == nil {
 		return nil, errors.New("XML body has no root element")
@@ -76,7 +76,7 @@ func Check(b []byte) (root string, err error) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("XML body not well-formed: %v", err)
+			return "", fmt.Errorf("XML body not well-formed: %w", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:

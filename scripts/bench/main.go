@@ -184,7 +184,7 @@ func snapshotModules() {
 	if out, err := exec.Command("git", "-C", conf.repo, "rev-parse", "--short", "HEAD").Output(); err == nil {
 		oursBuild += "; repository at " + strings.TrimSpace(string(out))
 		st, _ := exec.Command("git", "-C", conf.repo, "status", "--porcelain", "--",
-			"gopresence", "db", "cgo", "module", "go.mod", "go.sum").Output()
+			"gopresence", "db", "internal", "cgo", "module", "go.mod", "go.sum").Output()
 		if len(strings.TrimSpace(string(st))) > 0 {
 			oursBuild += " with uncommitted changes to the engine or module"
 		}

@@ -1,21 +1,22 @@
-package db
+package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
 	"sync"
+
+	"github.com/gopresence/gopresence/db"
 )
 
-// Store persists presence state. All writes go through Apply, one transaction per batch.
-// It holds one connection for its whole life and runs BEGIN/COMMIT on it itself: a database/sql
+// store is the db.Backend over one SQLite file. It holds one connection for its whole life and runs BEGIN/COMMIT on it itself: a database/sql
 // Tx costs a goroutine and a context per transaction, which on the per-PUBLISH path is more
 // than the work it wraps.
-type Store struct {
+type store struct {
 	h  *sql.DB
 	c  *sql.Conn
 	mu sync.Mutex // one user of c at a time
-	t  Tables
+	t  db.Tables
 
 	insPres, updPres, delPres    *sql.Stmt
 	insWatch, updWatch, delWatch *sql.Stmt
@@ -26,7 +27,7 @@ const watcherCols = `presentity_uri, watcher_username, watcher_domain, to_user, 
  status, reason, version, socket_info, local_contact, from_user, from_domain, updated,
  updated_winfo, flags, user_agent`
 
-func (s *Store) prepare() error {
+func (s *store) prepare() error {
 	var err error
 	p := func(q string) *sql.Stmt {
 		if err != nil {
@@ -35,7 +36,7 @@ func (s *Store) prepare() error {
 		var st *sql.Stmt
 		st, err = s.c.PrepareContext(context.Background(), q)
 		if err != nil {
-			err = fmt.Errorf("preparing %q: %v", q, err)
+			err = fmt.Errorf("preparing %q: %w", q, err)
 		}
 		return st
 	}
@@ -53,58 +54,68 @@ func (s *Store) prepare() error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error {
+func (s *store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c.Close()
 	return s.h.Close()
 }
 
-// Apply writes a batch of changes in one transaction: all or none.
-func (s *Store) Apply(ops []Op) error {
+// TableVersion reads table's row of the version table.
+func (s *store) TableVersion(table string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var v int
+	err := s.c.QueryRowContext(context.Background(), "SELECT table_version FROM version WHERE table_name = ?", table).Scan(&v)
+	return v, err
+}
+
+// Apply writes a batch of changes in one transaction: all or none. Errors keep SQLite's
+// (errors.As finds the sqlite3.Error and its code: busy, constraint, ...).
+func (s *store) Apply(ops []db.Op) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx := context.Background()
 	if _, err := s.c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
+		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	for i := range ops {
 		if err := s.apply(&ops[i]); err != nil {
 			s.c.ExecContext(ctx, "ROLLBACK")
-			return err
+			return fmt.Errorf("sqlite: writing %s: %w", ops[i], err)
 		}
 	}
 	if _, err := s.c.ExecContext(ctx, "COMMIT"); err != nil {
 		s.c.ExecContext(ctx, "ROLLBACK")
-		return err
+		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) apply(op *Op) error {
+func (s *store) apply(op *db.Op) error {
 	var err error
 	switch op.Kind {
-	case InsertPresentity:
+	case db.InsertPresentity:
 		p := op.Presentity
 		_, err = s.insPres.Exec(p.Username, p.Domain, p.Event, p.ETag, p.Expires,
 			p.ReceivedTime, p.Body, p.Sender, p.Priority, p.RUID)
-	case UpdatePresentity:
+	case db.UpdatePresentity:
 		p := op.Presentity
 		_, err = s.updPres.Exec(p.ETag, p.Expires, p.ReceivedTime, p.Body, p.Sender,
 			p.Priority, p.RUID)
-	case DeletePresentity:
+	case db.DeletePresentity:
 		_, err = s.delPres.Exec(op.RUID)
-	case InsertWatcher:
+	case db.InsertWatcher:
 		w := op.Watcher
 		_, err = s.insWatch.Exec(w.PresentityURI, w.WatcherUsername, w.WatcherDomain,
 			w.ToUser, w.ToDomain, w.Event, w.EventID, w.ToTag, w.FromTag, w.CallID, w.LocalCSeq,
 			w.RemoteCSeq, w.Contact, w.RecordRoute, w.Expires, w.Status, w.Reason, w.Version,
 			w.SocketInfo, w.LocalContact, w.FromUser, w.FromDomain, w.Flags, w.UserAgent)
-	case UpdateWatcher:
+	case db.UpdateWatcher:
 		w := op.Watcher
 		_, err = s.updWatch.Exec(w.Expires, w.Status, w.Reason, w.RemoteCSeq,
 			w.LocalCSeq, w.Version, w.Contact, w.RecordRoute, w.CallID, w.ToTag, w.FromTag)
-	case DeleteWatcher:
+	case db.DeleteWatcher:
 		_, err = s.delWatch.Exec(op.Dialog.CallID, op.Dialog.ToTag, op.Dialog.FromTag)
 	default:
 		err = fmt.Errorf("unknown op %d", op.Kind)
@@ -113,22 +124,22 @@ func (s *Store) apply(op *Op) error {
 }
 
 // LoadPresentities returns every row not expired at now (startup_mode=1 semantics).
-func (s *Store) LoadPresentities(now int64) ([]Presentity, error) {
+func (s *store) LoadPresentities(now int64) ([]db.Presentity, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := s.c.QueryContext(context.Background(), `SELECT username, domain, event, etag, expires, received_time, body,
  sender, priority, COALESCE(ruid,'') FROM `+s.t.Presentity+` WHERE expires > ? OR expires = -1
  ORDER BY received_time, id`, now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.Presentity, err)
 	}
 	defer rows.Close()
-	var out []Presentity
+	var out []db.Presentity
 	for rows.Next() {
-		var p Presentity
+		var p db.Presentity
 		if err := rows.Scan(&p.Username, &p.Domain, &p.Event, &p.ETag, &p.Expires,
 			&p.ReceivedTime, &p.Body, &p.Sender, &p.Priority, &p.RUID); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.Presentity, err)
 		}
 		out = append(out, p)
 	}
@@ -136,7 +147,7 @@ func (s *Store) LoadPresentities(now int64) ([]Presentity, error) {
 }
 
 // LoadWatchers returns every subscription not expired at now.
-func (s *Store) LoadWatchers(now int64) ([]Watcher, error) {
+func (s *store) LoadWatchers(now int64) ([]db.Watcher, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := s.c.QueryContext(context.Background(), `SELECT presentity_uri, watcher_username, watcher_domain, to_user,
@@ -145,18 +156,18 @@ func (s *Store) LoadWatchers(now int64) ([]Watcher, error) {
  local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM `+s.t.ActiveWatchers+`
  WHERE expires > ?`, now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.ActiveWatchers, err)
 	}
 	defer rows.Close()
-	var out []Watcher
+	var out []db.Watcher
 	for rows.Next() {
-		var w Watcher
+		var w db.Watcher
 		if err := rows.Scan(&w.PresentityURI, &w.WatcherUsername, &w.WatcherDomain, &w.ToUser,
 			&w.ToDomain, &w.Event, &w.EventID, &w.ToTag, &w.FromTag, &w.CallID, &w.LocalCSeq,
 			&w.RemoteCSeq, &w.Contact, &w.RecordRoute, &w.Expires, &w.Status, &w.Reason,
 			&w.Version, &w.SocketInfo, &w.LocalContact, &w.FromUser, &w.FromDomain, &w.Flags,
 			&w.UserAgent); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.ActiveWatchers, err)
 		}
 		out = append(out, w)
 	}
