@@ -86,7 +86,7 @@ func TestDecodeRejects(t *testing.T) {
 		"version":   append([]byte{good[0], good[1], good[2], good[3], 9}, good[5:]...),
 		"overrun": func() []byte {
 			b := append([]byte(nil), good...)
-			b[headerLen+1] = 0xff // first field's length
+			b[HeaderLen+1] = 0xff // first field's length
 			return b
 		}(),
 	}
