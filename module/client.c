@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -151,53 +150,63 @@ int engine_send(wire_buf_t *req)
 	return send_frame(req, now_ms() + gp_engine_timeout_ms);
 }
 
-int engine_call(wire_buf_t *req, unsigned char **ans, size_t *ans_len)
+int engine_call(wire_buf_t *req, wire_answer_t *a)
 {
 	long long deadline = now_ms() + gp_engine_timeout_ms;
 	unsigned char hdr[4];
 	uint32_t n, id;
 	unsigned char *buf;
 
-	*ans = NULL;
+	memset(a, 0, sizeof(*a));
 	id = req->len >= WIRE_HDR_LEN ? wire_peek_len(req->buf + 6) : 0;
 	/* the engine applies nothing after this, so a request we answer 500 for changes no state;
 	 * the margin covers a commit that started just before it */
 	wire_add_int(req, WF_DEADLINE,
 			deadline - (gp_engine_timeout_ms > 400 ? 100 : gp_engine_timeout_ms / 4));
 	if(send_frame(req, deadline) < 0)
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	/* wait first: the engine cannot have answered yet, a read now would only say EAGAIN */
 	if(wait_fd(POLLIN, deadline) < 0 || read_all(hdr, 4, deadline) < 0) {
 		LM_ERR("no answer from the presence engine within %d ms\n", gp_engine_timeout_ms);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
 	n = wire_peek_len(hdr);
 	if(n > WIRE_MAX_FRAME || n < WIRE_HDR_LEN - 4) {
 		LM_ERR("bad frame length %u from the presence engine\n", n);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
-	buf = malloc((size_t)n + 4);
+	/* pkg memory unless it is a large fan-out answer (wire.h) */
+	buf = wire_mem_alloc((size_t)n + 4);
 	if(buf == NULL) {
 		LM_ERR("out of memory for a %u byte answer\n", n);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
 	memcpy(buf, hdr, 4);
 	if(read_all(buf + 4, n, deadline) < 0) {
 		LM_ERR("truncated answer from the presence engine\n");
-		free(buf);
+		wire_mem_free(buf, (size_t)n + 4);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
 	if(wire_peek_len(buf + 6) != id) {
 		LM_ERR("answer id %u does not match request %u\n", wire_peek_len(buf + 6), id);
-		free(buf);
+		wire_mem_free(buf, (size_t)n + 4);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
-	*ans = buf;
-	*ans_len = (size_t)n + 4;
+	if(wire_decode_answer(buf, (size_t)n + 4, a) < 0) {
+		wire_mem_free(buf, (size_t)n + 4);
+		memset(a, 0, sizeof(*a));
+		return ENGINE_MALFORMED;
+	}
 	return 0;
+}
+
+void engine_answer_free(wire_answer_t *a)
+{
+	wire_mem_free((void *)a->buf, a->len);
+	a->buf = NULL;
 }

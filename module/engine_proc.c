@@ -166,7 +166,7 @@ static void dispatch(const unsigned char *frame, size_t len)
 	if(f.type == WT_LOG)
 		log_line(&f);
 	else if(f.type == WT_ENGINE_NOTIFY)
-		notify_send_all(&f);
+		notify_send_all(&f, 0);
 	else
 		LM_ERR("unexpected frame type %d from the engine\n", f.type);
 }
