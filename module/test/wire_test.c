@@ -109,20 +109,35 @@ static void roundtrip(const char *dir, const char *name)
 	free(b);
 }
 
+/* reads dir/name and decodes it as an answer: the buffer (to free), NULL if that failed */
+static unsigned char *read_answer(const char *dir, const char *name, wire_answer_t *a)
+{
+	char path[1024];
+	size_t len;
+	unsigned char *b;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	b = slurp(path, &len);
+	ok = b && wire_decode_answer(b, len, a) == 0;
+	CHECK(ok, "%s: answer decode", name);
+	if(!ok) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
 /* the Go-made answers through the answer decoder, field by field */
 static void go_answers(const char *dir)
 {
-	char path[1024];
-	size_t len, off;
+	size_t off;
 	unsigned char *b;
 	wire_answer_t a;
 	wire_notify_t n;
 	wire_rpc_item_t it;
 
-	snprintf(path, sizeof(path), "%s/answer.bin", dir);
-	b = slurp(path, &len);
-	CHECK(b && wire_decode_answer(b, len, &a) == 0, "answer.bin: answer decode");
-	if(b) {
+	if((b = read_answer(dir, "answer.bin", &a)) != NULL) {
 		CHECK(a.code == 200 && field_is(a.reason, "OK")
 						&& field_is(a.headers, "Expires: 3600\r\nSIP-ETag: a.1.2.3.0\r\n")
 						&& field_is(a.error, NULL) && field_is(a.to_tag, NULL)
@@ -142,10 +157,7 @@ static void go_answers(const char *dir)
 		free(b);
 	}
 
-	snprintf(path, sizeof(path), "%s/subscribe_answer.bin", dir);
-	b = slurp(path, &len);
-	CHECK(b && wire_decode_answer(b, len, &a) == 0, "subscribe_answer.bin: answer decode");
-	if(b) {
+	if((b = read_answer(dir, "subscribe_answer.bin", &a)) != NULL) {
 		CHECK(a.code == 202 && field_is(a.reason, "Accepted") && field_is(a.to_tag, "10.7f3a")
 						&& field_is(a.headers, "Expires: 60\r\n"),
 				"subscribe_answer.bin: head");
@@ -165,10 +177,7 @@ static void go_answers(const char *dir)
 		free(b);
 	}
 
-	snprintf(path, sizeof(path), "%s/reject.bin", dir);
-	b = slurp(path, &len);
-	CHECK(b && wire_decode_answer(b, len, &a) == 0, "reject.bin: answer decode");
-	if(b) {
+	if((b = read_answer(dir, "reject.bin", &a)) != NULL) {
 		CHECK(a.code == 489 && field_is(a.reason, "Bad Event")
 						&& field_is(a.error, "unknown event nosuch")
 						&& a.notifies_off == a.frame.fields_len,
@@ -176,10 +185,7 @@ static void go_answers(const char *dir)
 		free(b);
 	}
 
-	snprintf(path, sizeof(path), "%s/rpc_answer.bin", dir);
-	b = slurp(path, &len);
-	CHECK(b && wire_decode_answer(b, len, &a) == 0, "rpc_answer.bin: answer decode");
-	if(b) {
+	if((b = read_answer(dir, "rpc_answer.bin", &a)) != NULL) {
 		const struct {
 			int tag;
 			const char *name, *value;
