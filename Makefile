@@ -56,7 +56,7 @@ test-go: $(BUILD)/.deps
 test-c: $(BUILD)/.deps
 	@mkdir -p $(BUILD)
 	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -DWIRE_TEST_HEAP -o $(BUILD)/wire_test \
-		module/test/wire_test.c module/wire.c
+		module/test/wire_test.c module/wire.c module/answer.c
 	$(BUILD)/wire_test gopresence/wire/testdata
 
 test-integration: build

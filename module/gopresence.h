@@ -13,7 +13,7 @@
 #include "../../modules/tm/tm_load.h"
 #include "../../modules/tm/h_table.h"
 
-#include "wire.h"
+#include "answer.h"
 
 /* a wire field as Kamailio's str ({NULL, 0} when the frame has none) */
 #define WSTR(f) ((str){(char *)(f).v, (int)(f).len})

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../wire.h"
+#include "../answer.h"
 
 static int passed, failed;
 
