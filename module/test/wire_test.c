@@ -215,7 +215,7 @@ static void bad_answers(void)
 		int type;
 		const char *code, *reason;
 	} bad[] = {{WT_ANSWER, NULL, "OK"}, {WT_ANSWER, "200", NULL}, {WT_ANSWER, "abc", "OK"},
-			{WT_ANSWER, "99", "OK"}, {WT_ANSWER, "700", "OK"}, {WT_ANSWER, "2000", "OK"},
+			{WT_ANSWER, "99", "OK"}, {WT_ANSWER, "099", "OK"}, {WT_ANSWER, "700", "OK"}, {WT_ANSWER, "2000", "OK"},
 			{WT_PUBLISH, "200", "OK"}};
 	wire_buf_t e = {0};
 	wire_answer_t a;
