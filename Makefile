@@ -63,8 +63,8 @@ test-go: $(BUILD)/.deps
 
 test-c: $(BUILD)/.deps
 	@mkdir -p $(BUILD)
-	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -o $(BUILD)/wire_test \
-		module/test/wire_test.c module/wire.c
+	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -DWIRE_TEST_HEAP -o $(BUILD)/wire_test \
+		module/test/wire_test.c module/wire.c module/answer.c
 	$(BUILD)/wire_test gopresence/wire/testdata
 	gcc -Wall -Wextra -Werror -fsanitize=address,undefined -o $(BUILD)/params_test \
 		module/test/params_test.c module/params_policy.c

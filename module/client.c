@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -48,7 +47,7 @@ static int connect_engine(long long deadline)
 		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	strncpy(sa.sun_path, gp_socket_path, sizeof(sa.sun_path) - 1);
+	strncpy(sa.sun_path, gp_param_engine_socket, sizeof(sa.sun_path) - 1);
 	for(;;) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if(fd < 0) {
@@ -64,7 +63,7 @@ static int connect_engine(long long deadline)
 		/* the engine may still be starting: retry until the deadline */
 		if((errno != ENOENT && errno != ECONNREFUSED && errno != EAGAIN)
 				|| now_ms() + 20 > deadline) {
-			LM_ERR("cannot connect to the presence engine at %s: %s\n", gp_socket_path,
+			LM_ERR("cannot connect to the presence engine at %s: %s\n", gp_param_engine_socket,
 					strerror(errno));
 			return -1;
 		}
@@ -148,56 +147,66 @@ static int send_frame(wire_buf_t *req, long long deadline)
 
 int engine_send(wire_buf_t *req)
 {
-	return send_frame(req, now_ms() + gp_engine_timeout_ms);
+	return send_frame(req, now_ms() + gp_param_engine_timeout);
 }
 
-int engine_call(wire_buf_t *req, unsigned char **ans, size_t *ans_len)
+int engine_call(wire_buf_t *req, wire_answer_t *a)
 {
-	long long deadline = now_ms() + gp_engine_timeout_ms;
+	long long deadline = now_ms() + gp_param_engine_timeout;
 	unsigned char hdr[4];
 	uint32_t n, id;
 	unsigned char *buf;
 
-	*ans = NULL;
+	memset(a, 0, sizeof(*a));
 	id = req->len >= WIRE_HDR_LEN ? wire_peek_len(req->buf + 6) : 0;
 	/* the engine applies nothing after this, so a request we answer 500 for changes no state;
 	 * the margin covers a commit that started just before it */
 	wire_add_int(req, WF_DEADLINE,
-			deadline - (gp_engine_timeout_ms > 400 ? 100 : gp_engine_timeout_ms / 4));
+			deadline - (gp_param_engine_timeout > 400 ? 100 : gp_param_engine_timeout / 4));
 	if(send_frame(req, deadline) < 0)
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	/* wait first: the engine cannot have answered yet, a read now would only say EAGAIN */
 	if(wait_fd(POLLIN, deadline) < 0 || read_all(hdr, 4, deadline) < 0) {
-		LM_ERR("no answer from the presence engine within %d ms\n", gp_engine_timeout_ms);
+		LM_ERR("no answer from the presence engine within %d ms\n", gp_param_engine_timeout);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
 	n = wire_peek_len(hdr);
 	if(n > WIRE_MAX_FRAME || n < WIRE_HDR_LEN - 4) {
 		LM_ERR("bad frame length %u from the presence engine\n", n);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
-	buf = malloc((size_t)n + 4);
+	/* pkg memory unless it is a large fan-out answer (wire.h) */
+	buf = wire_mem_alloc((size_t)n + 4);
 	if(buf == NULL) {
 		LM_ERR("out of memory for a %u byte answer\n", n);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
 	memcpy(buf, hdr, 4);
 	if(read_all(buf + 4, n, deadline) < 0) {
 		LM_ERR("truncated answer from the presence engine\n");
-		free(buf);
+		wire_mem_free(buf, (size_t)n + 4);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
 	if(wire_peek_len(buf + 6) != id) {
 		LM_ERR("answer id %u does not match request %u\n", wire_peek_len(buf + 6), id);
-		free(buf);
+		wire_mem_free(buf, (size_t)n + 4);
 		drop();
-		return -1;
+		return ENGINE_UNAVAILABLE;
 	}
-	*ans = buf;
-	*ans_len = (size_t)n + 4;
+	if(wire_decode_answer(buf, (size_t)n + 4, a) < 0) {
+		wire_mem_free(buf, (size_t)n + 4);
+		memset(a, 0, sizeof(*a));
+		return ENGINE_MALFORMED;
+	}
 	return 0;
+}
+
+void engine_answer_free(wire_answer_t *a)
+{
+	wire_mem_free((void *)a->buf, a->len);
+	a->buf = NULL;
 }

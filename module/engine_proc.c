@@ -49,12 +49,12 @@ static void *load_go(void)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	h = dlopen(gp_library_path, RTLD_NOW | RTLD_LOCAL);
+	h = dlopen(gp_param_engine_library, RTLD_NOW | RTLD_LOCAL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if(h == NULL) {
 		const char *e = dlerror();
 		snprintf(load_error, sizeof(load_error), "%s", e ? e : "unknown error");
-		LM_CRIT("cannot load the presence engine %s: %s\n", gp_library_path, load_error);
+		LM_CRIT("cannot load the presence engine %s: %s\n", gp_param_engine_library, load_error);
 		return NULL;
 	}
 	ss.ss_sp = malloc(ALTSTACK_SIZE);
@@ -92,10 +92,10 @@ int engine_validate(void)
 		close(p[0]);
 		h = load_go();
 		if(h == NULL) {
-			snprintf(err, sizeof(err), "cannot load %s: %s", gp_library_path, load_error);
+			snprintf(err, sizeof(err), "cannot load %s: %s", gp_param_engine_library, load_error);
 			r = -1;
 		} else if((validate = (go_validate_f)dlsym(h, "gopresence_validate")) == NULL) {
-			snprintf(err, sizeof(err), "%s has no gopresence_validate", gp_library_path);
+			snprintf(err, sizeof(err), "%s has no gopresence_validate", gp_param_engine_library);
 			r = -1;
 		} else {
 			r = validate(gp_engine_config, gp_engine_config_len, err, sizeof(err));
@@ -128,7 +128,7 @@ int engine_validate(void)
 				total ? msg : "the check process died or timed out");
 		return -1;
 	}
-	LM_INFO("presence: engine library %s, database and tables OK\n", gp_library_path);
+	LM_INFO("presence: engine library %s, database and tables OK\n", gp_param_engine_library);
 	return 0;
 }
 
@@ -166,7 +166,7 @@ static void dispatch(const unsigned char *frame, size_t len)
 	if(f.type == WT_LOG)
 		log_line(&f);
 	else if(f.type == WT_ENGINE_NOTIFY)
-		notify_send_all(&f);
+		notify_send_all(&f, 0);
 	else
 		LM_ERR("unexpected frame type %d from the engine\n", f.type);
 }
@@ -222,7 +222,7 @@ void engine_main(void)
 	start = (go_start_f)dlsym(h, "gopresence_start");
 	stop = (go_stop_f)dlsym(h, "gopresence_stop");
 	if(start == NULL || stop == NULL) {
-		LM_CRIT("%s lacks gopresence_start/gopresence_stop\n", gp_library_path);
+		LM_CRIT("%s lacks gopresence_start/gopresence_stop\n", gp_param_engine_library);
 		exit(-1);
 	}
 	if(pipe(p) < 0) {
@@ -244,7 +244,7 @@ void engine_main(void)
 		LM_CRIT("presence engine failed to start\n");
 		exit(-1);
 	}
-	LM_INFO("presence engine running (pid %d, socket %s)\n", (int)getpid(), gp_socket_path);
+	LM_INFO("presence engine running (pid %d, socket %s)\n", (int)getpid(), gp_param_engine_socket);
 
 	for(;;) {
 		struct pollfd pfd = {p[0], POLLIN, 0};

@@ -21,30 +21,24 @@ typedef struct notify_cbp {
 	char data[];
 } notify_cbp_t;
 
-/* one NOTIFY's wire fields; body.s == NULL: no body (an empty one is still sent) */
-typedef struct notify_fields {
-	str callid, local_tag, remote_tag, local_uri, remote_uri, target;
-	str route_set, socket, cseq, headers, body, event, dst;
-} notify_fields_t;
-
-static notify_cbp_t *cbp_new(notify_fields_t *n, int cseq)
+static notify_cbp_t *cbp_new(dlg_t *td, int cseq)
 {
 	notify_cbp_t *p;
 	char *d;
-	p = shm_malloc(sizeof(*p) + n->callid.len + n->local_tag.len + n->remote_tag.len);
+	p = shm_malloc(sizeof(*p) + td->id.call_id.len + td->id.loc_tag.len + td->id.rem_tag.len);
 	if(p == NULL) {
 		SHM_MEM_ERROR;
 		return NULL;
 	}
 	d = p->data;
-#define CP(f)                                  \
+#define CP(f, from)                            \
 	p->f.s = d;                                \
-	p->f.len = n->f.len;                       \
-	memcpy(d, n->f.s, n->f.len);               \
-	d += n->f.len;
-	CP(callid)
-	CP(local_tag)
-	CP(remote_tag)
+	p->f.len = (from).len;                     \
+	memcpy(d, (from).s, (from).len);           \
+	d += (from).len;
+	CP(callid, td->id.call_id)
+	CP(local_tag, td->id.loc_tag)
+	CP(remote_tag, td->id.rem_tag)
 #undef CP
 	p->cseq = cseq;
 	return p;
@@ -75,56 +69,59 @@ static void notify_done(struct cell *t, int type, struct tmcb_params *ps)
 	*ps->param = NULL;
 }
 
-static int notify_send(notify_fields_t *n)
+static int notify_send(const wire_notify_t *n)
 {
 	static str method = str_init("NOTIFY");
 	dlg_t td;
 	uac_req_t uac_r;
 	notify_cbp_t *cbp;
+	str cseq_s = WSTR(n->cseq), headers = WSTR(n->headers), body = WSTR(n->body);
 	int cseq = 0, r;
 
 	if(n->callid.len == 0 || n->local_tag.len == 0 || n->remote_tag.len == 0
-			|| n->target.len == 0 || str2sint(&n->cseq, &cseq) < 0 || cseq < 1) {
+			|| n->target.len == 0 || str2sint(&cseq_s, &cseq) < 0 || cseq < 1) {
 		LM_ERR("incomplete NOTIFY from the engine\n");
 		return -1;
 	}
 	memset(&td, 0, sizeof(td));
-	td.id.call_id = n->callid;
-	td.id.loc_tag = n->local_tag;
-	td.id.rem_tag = n->remote_tag;
+	td.id.call_id = WSTR(n->callid);
+	td.id.loc_tag = WSTR(n->local_tag);
+	td.id.rem_tag = WSTR(n->remote_tag);
 	td.loc_seq.value = cseq - 1; /* tm increments before sending */
 	td.loc_seq.is_set = 1;
-	td.loc_uri = n->local_uri;
-	td.rem_uri = n->remote_uri;
-	td.rem_target = n->target;
+	td.loc_uri = WSTR(n->local_uri);
+	td.rem_uri = WSTR(n->remote_uri);
+	td.rem_target = WSTR(n->target);
 	td.state = DLG_CONFIRMED;
-	td.dst_uri = n->dst; /* the subscriber's own connection, when the engine names one */
+	td.dst_uri = WSTR(n->dst); /* the subscriber's own connection, when the engine names one */
 	if(n->route_set.len > 0
-			&& parse_rr_body(n->route_set.s, n->route_set.len, &td.route_set) < 0) {
-		LM_ERR("bad route set for NOTIFY in %.*s\n", n->callid.len, n->callid.s);
+			&& parse_rr_body((char *)n->route_set.v, n->route_set.len, &td.route_set) < 0) {
+		LM_ERR("bad route set for NOTIFY in %.*s\n", td.id.call_id.len, td.id.call_id.s);
 		return -1;
 	}
 	if(n->socket.len > 0 && n->socket.len < 128) {
 		char tmp[128];
 		char *host;
 		int hlen, port, proto;
-		memcpy(tmp, n->socket.s, n->socket.len);
+		memcpy(tmp, n->socket.v, n->socket.len);
 		tmp[n->socket.len] = 0;
 		if(parse_phostport(tmp, &host, &hlen, &port, &proto) == 0) {
 			str h = {host, hlen};
 			td.send_sock = grep_sock_info(&h, (unsigned short)port, (unsigned short)proto);
 		}
 	}
-	cbp = cbp_new(n, cseq);
+	cbp = cbp_new(&td, cseq);
 	if(cbp == NULL) {
 		free_rr(&td.route_set);
 		return -1;
 	}
-	set_uac_req(&uac_r, &method, &n->headers, n->body.s ? &n->body : NULL, &td,
+	/* an absent body sends none, an empty one is still sent */
+	set_uac_req(&uac_r, &method, &headers, n->body.v ? &body : NULL, &td,
 			TMCB_LOCAL_COMPLETED, notify_done, (void *)cbp);
 	r = gp_tmb.t_request_within(&uac_r);
 	if(r < 0) {
-		LM_ERR("t_request_within failed for NOTIFY in %.*s\n", n->callid.len, n->callid.s);
+		LM_ERR("t_request_within failed for NOTIFY in %.*s\n", td.id.call_id.len,
+				td.id.call_id.s);
 		shm_free(cbp);
 	} else {
 		LM_GEN2(gp_local_log_facility, gp_param_local_log_level,
@@ -132,52 +129,22 @@ static int notify_send(notify_fields_t *n)
 				td.rem_uri.len, td.rem_uri.s,
 				td.hooks.next_hop ? td.hooks.next_hop->len : 0,
 				td.hooks.next_hop ? td.hooks.next_hop->s : "",
-				td.loc_uri.len, td.loc_uri.s, n->event.len, n->event.s,
-				n->callid.len, n->callid.s);
+				td.loc_uri.len, td.loc_uri.s, (int)n->event.len, n->event.v,
+				td.id.call_id.len, td.id.call_id.s);
 	}
 	free_rr(&td.route_set);
 	return r < 0 ? -1 : 0;
 }
 
-int notify_send_all(const wire_frame_t *f)
+int notify_send_all(const wire_frame_t *f, size_t from)
 {
-	size_t off = 0;
-	wire_field_t fl;
-	notify_fields_t n;
-	int in = 0, failed = 0, r;
+	wire_notify_t n;
+	int failed = 0, r;
 
-	memset(&n, 0, sizeof(n));
-	for(;;) {
-		r = wire_next(f, &off, &fl);
-		if(r != 1 || fl.tag == WF_NOTIFY_BEGIN) {
-			/* one failed NOTIFY never stops the others (stock bug #4118) */
-			if(in && notify_send(&n) < 0)
-				failed++;
-			if(r != 1)
-				break;
-			memset(&n, 0, sizeof(n));
-			in = 1;
-			continue;
-		}
-		if(!in)
-			continue;
-		str v = {(char *)fl.v, (int)fl.len};
-		switch(fl.tag) {
-			case WF_N_CALLID: n.callid = v; break;
-			case WF_N_LOCAL_TAG: n.local_tag = v; break;
-			case WF_N_REMOTE_TAG: n.remote_tag = v; break;
-			case WF_N_LOCAL_URI: n.local_uri = v; break;
-			case WF_N_REMOTE_URI: n.remote_uri = v; break;
-			case WF_N_TARGET: n.target = v; break;
-			case WF_N_ROUTE_SET: n.route_set = v; break;
-			case WF_N_SOCKET: n.socket = v; break;
-			case WF_N_CSEQ: n.cseq = v; break;
-			case WF_N_HEADERS: n.headers = v; break;
-			case WF_N_BODY: n.body = v; break;
-			case WF_N_EVENT: n.event = v; break;
-			case WF_N_DST: n.dst = v; break;
-		}
-	}
+	/* one failed NOTIFY never stops the others (stock bug #4118) */
+	while((r = wire_next_notify(f, &from, &n)) == 1)
+		if(notify_send(&n) < 0)
+			failed++;
 	if(r < 0)
 		LM_ERR("malformed NOTIFY list from the engine\n");
 	return failed;

@@ -3,11 +3,11 @@
  * frame, wait for the answer, send the reply through sl and the NOTIFYs through tm.
  * No SIP rule is decided here; a header Kamailio cannot parse is reported, not judged.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../../core/dprint.h"
+#include "../../core/mem/pkg.h"
 #include "../../core/ip_addr.h"
 #include "../../core/data_lump_rpl.h"
 #include "../../core/parser/parse_from.h"
@@ -47,7 +47,7 @@ static void add_record_route(wire_buf_t *b, struct sip_msg *msg)
 	for(h = msg->headers; h; h = h->next)
 		if(h->type == HDR_RECORDROUTE_T)
 			total += h->body.len + 1;
-	if(total == 0 || (flat = malloc(total)) == NULL)
+	if(total == 0 || (flat = pkg_malloc(total)) == NULL)
 		return;
 	for(h = msg->headers; h; h = h->next) {
 		str v = h->body;
@@ -60,7 +60,7 @@ static void add_record_route(wire_buf_t *b, struct sip_msg *msg)
 		n += v.len;
 	}
 	wire_add(b, WF_RECORD_ROUTE, flat, n);
-	free(flat);
+	pkg_free(flat);
 }
 
 static void add_contact(wire_buf_t *b, struct sip_msg *msg)
@@ -187,10 +187,9 @@ static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *
 
 /* A reply with the To tag the engine chose (initial SUBSCRIBE): through the transaction if
  * the script created one (t_newtran), else statelessly. */
-static int send_reply_tag(struct sip_msg *msg, int code, str *r, wire_field_t *hdrs, str *tag)
+static int send_reply_tag(struct sip_msg *msg, int code, str *r, str *h, str *tag)
 {
 	struct cell *t = gp_tmb.t_gett();
-	str h = {hdrs ? (char *)hdrs->v : NULL, hdrs ? (int)hdrs->len : 0};
 
 	if(t != NULL && t != T_UNDEFINED) {
 		struct cell *ref;
@@ -199,13 +198,13 @@ static int send_reply_tag(struct sip_msg *msg, int code, str *r, wire_field_t *h
 			LM_ERR("cannot reference the current transaction\n");
 			return -1;
 		}
-		if(gp_tmb.t_reply_with_body(ref, code, r, NULL, &h, tag) < 0) {
+		if(gp_tmb.t_reply_with_body(ref, code, r, NULL, h, tag) < 0) {
 			LM_ERR("cannot send the %d reply statefully\n", code);
 			return -1;
 		}
 		return 0;
 	}
-	if(h.len > 0 && add_lump_rpl(msg, h.s, h.len, LUMP_RPL_HDR) == 0) {
+	if(h->len > 0 && add_lump_rpl(msg, h->s, h->len, LUMP_RPL_HDR) == 0) {
 		LM_ERR("cannot add reply headers\n");
 		return -1;
 	}
@@ -216,20 +215,16 @@ static int send_reply_tag(struct sip_msg *msg, int code, str *r, wire_field_t *h
 	return 0;
 }
 
-static int send_reply(struct sip_msg *msg, int code, char *reason, int rlen, wire_field_t *hdrs,
-		wire_field_t *tag)
+/* the reply the engine decided (headers.s NULL: none; tag.len 0: the stack chooses) */
+static int send_reply(struct sip_msg *msg, int code, str reason, str headers, str tag)
 {
-	str r = {reason, rlen};
-	if(tag && tag->len > 0) {
-		str tg = {(char *)tag->v, (int)tag->len};
-		return send_reply_tag(msg, code, &r, hdrs, &tg);
-	}
-	if(hdrs && hdrs->len > 0
-			&& add_lump_rpl(msg, (char *)hdrs->v, hdrs->len, LUMP_RPL_HDR) == 0) {
+	if(tag.len > 0)
+		return send_reply_tag(msg, code, &reason, &headers, &tag);
+	if(headers.len > 0 && add_lump_rpl(msg, headers.s, headers.len, LUMP_RPL_HDR) == 0) {
 		LM_ERR("cannot add reply headers\n");
 		return -1;
 	}
-	if(gp_slb.freply(msg, code, &r) < 0) {
+	if(gp_slb.freply(msg, code, &reason) < 0) {
 		LM_ERR("cannot send the %d reply\n", code);
 		return -1;
 	}
@@ -238,19 +233,16 @@ static int send_reply(struct sip_msg *msg, int code, char *reason, int rlen, wir
 
 static int reply_error(struct sip_msg *msg)
 {
-	static char reason[] = "Server Internal Error";
-	send_reply(msg, 500, reason, sizeof(reason) - 1, NULL, NULL);
+	static str reason = str_init("Server Internal Error");
+	send_reply(msg, 500, reason, (str)STR_NULL, (str)STR_NULL);
 	return -1;
 }
 
 int engine_handle_request(struct sip_msg *msg, int type, str *param)
 {
 	wire_buf_t req = {0};
-	unsigned char *ans = NULL;
-	size_t ans_len = 0;
-	wire_frame_t f;
-	wire_field_t code_f, reason_f, hdrs_f, err_f, tag_f;
-	int code = 0, has_hdrs, has_tag, ret;
+	wire_answer_t a;
+	int ret;
 	struct timespec t0, t1;
 	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
 
@@ -260,37 +252,29 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 		return reply_error(msg);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = engine_call(&req, &ans, &ans_len);
+	ret = engine_call(&req, &a);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	wire_free(&req);
 	LM_DBG("%s: engine round trip %ld us\n", what,
 			(long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	if(ret == ENGINE_MALFORMED) {
+		LM_ERR("%s: malformed answer from the engine\n", what);
+		return reply_error(msg);
+	}
 	if(ret < 0) {
 		LM_ERR("%s: presence engine unavailable: replying 500\n", what);
 		return reply_error(msg);
 	}
-	if(wire_decode(ans, ans_len, &f) < 0 || f.type != WT_ANSWER
-			|| !wire_get(&f, WF_CODE, &code_f) || !wire_get(&f, WF_REASON, &reason_f)
-			|| str2sint(&(str){(char *)code_f.v, code_f.len}, &code) < 0 || code < 100
-			|| code > 699) {
-		LM_ERR("%s: malformed answer from the engine\n", what);
-		free(ans);
-		return reply_error(msg);
-	}
 	/* the engine decided this reply: a rejection is a normal outcome (NOTICE); the engine
 	 * logs its own internal failures at ERR */
-	if(wire_get(&f, WF_ERROR, &err_f))
-		LM_NOTICE("%s: %d: %.*s\n", what, code, (int)err_f.len, err_f.v);
-	has_hdrs = wire_get(&f, WF_HEADERS, &hdrs_f);
-	has_tag = wire_get(&f, WF_TO_TAG_OUT, &tag_f);
-	if(send_reply(msg, code, (char *)reason_f.v, reason_f.len, has_hdrs ? &hdrs_f : NULL,
-			   has_tag ? &tag_f : NULL)
-			< 0) {
-		free(ans);
+	if(a.error.v)
+		LM_NOTICE("%s: %d: %.*s\n", what, a.code, (int)a.error.len, a.error.v);
+	if(send_reply(msg, a.code, WSTR(a.reason), WSTR(a.headers), WSTR(a.to_tag)) < 0) {
+		engine_answer_free(&a);
 		return -1;
 	}
 	/* NOTIFYs go out after the reply (RFC 6665 §4.2.1.2: the 2xx first) */
-	notify_send_all(&f);
-	free(ans);
-	return (code < 300 || code == 412) ? 1 : -1;
+	notify_send_all(&a.frame, a.notifies_off);
+	engine_answer_free(&a);
+	return (a.code < 300 || a.code == 412) ? 1 : -1;
 }

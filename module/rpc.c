@@ -2,7 +2,6 @@
  * kamcmd presence.* — the 5.6.3 commands. The ctl process asks the engine over the same
  * socket as the workers; the engine does the work and may hand back NOTIFYs to send.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "../../core/dprint.h"
@@ -17,11 +16,10 @@ static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int na
 		int as_array)
 {
 	wire_buf_t req = {0};
-	unsigned char *ans = NULL;
-	size_t ans_len = 0, off = 0;
-	wire_frame_t f;
-	wire_field_t fl, code_f, reason_f;
-	int code = 0, i, r;
+	wire_answer_t a;
+	wire_rpc_item_t it;
+	size_t off;
+	int i, r;
 	void *row = NULL;
 
 	/* library mode registers no RPC (mod_init returns before presence_rpc_init) */
@@ -29,60 +27,48 @@ static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int na
 	wire_add_str(&req, WF_RPC_COMMAND, cmd);
 	for(i = 0; i < nargs; i++)
 		wire_add(&req, WF_RPC_ARG, args[i].s, args[i].len);
-	r = engine_call(&req, &ans, &ans_len);
+	r = engine_call(&req, &a);
 	wire_free(&req);
+	if(r == ENGINE_MALFORMED) {
+		rpc->fault(ctx, 500, "malformed answer from the presence engine");
+		return;
+	}
 	if(r < 0) {
 		rpc->fault(ctx, 500, "presence engine unavailable");
 		return;
 	}
-	if(wire_decode(ans, ans_len, &f) < 0 || !wire_get(&f, WF_CODE, &code_f)
-			|| !wire_get(&f, WF_REASON, &reason_f)
-			|| str2sint(&(str){(char *)code_f.v, code_f.len}, &code) < 0) {
-		free(ans);
-		rpc->fault(ctx, 500, "malformed answer from the presence engine");
+	if(a.code >= 300) {
+		rpc->fault(ctx, a.code, "%.*s", (int)a.reason.len, a.reason.v);
+		engine_answer_free(&a);
 		return;
 	}
-	if(code >= 300) {
-		rpc->fault(ctx, code, "%.*s", (int)reason_f.len, reason_f.v);
-		free(ans);
-		return;
-	}
-	while((r = wire_next(&f, &off, &fl)) == 1) {
-		const char *eq;
-		if(fl.tag == WF_RPC_ROW) {
+	for(off = a.rows_off; wire_next_rpc_item(&a.frame, &off, &it) == 1;) {
+		char name[64];
+		str v = WSTR(it.value);
+		if(it.tag == WF_RPC_ROW) {
 			if(rpc->add(ctx, "{", &row) < 0)
 				break;
 			continue;
 		}
-		if((fl.tag != WF_RPC_STR && fl.tag != WF_RPC_INT) || row == NULL)
+		if(row == NULL || it.name.len >= sizeof(name))
 			continue;
-		eq = memchr(fl.v, '=', fl.len);
-		if(eq == NULL)
-			continue;
-		{
-			char name[64];
-			int nlen = (int)(eq - fl.v);
-			str v = {(char *)eq + 1, (int)(fl.len - nlen - 1)};
-			if(nlen >= (int)sizeof(name))
-				continue;
-			memcpy(name, fl.v, nlen);
-			name[nlen] = 0;
-			if(fl.tag == WF_RPC_INT) {
-				int n = 0;
-				str2sint(&v, &n);
-				rpc->struct_add(row, "d", name, n);
-			} else {
-				rpc->struct_add(row, "S", name, &v);
-			}
+		memcpy(name, it.name.v, it.name.len);
+		name[it.name.len] = 0;
+		if(it.tag == WF_RPC_INT) {
+			int n = 0;
+			str2sint(&v, &n);
+			rpc->struct_add(row, "d", name, n);
+		} else {
+			rpc->struct_add(row, "S", name, &v);
 		}
 	}
 	/* stock answers cleanup with "Reload OK" and the others with nothing */
-	if(!as_array && row == NULL && !(reason_f.len == 2 && memcmp(reason_f.v, "OK", 2) == 0)) {
-		str reason = {(char *)reason_f.v, (int)reason_f.len};
+	if(!as_array && row == NULL && !(a.reason.len == 2 && memcmp(a.reason.v, "OK", 2) == 0)) {
+		str reason = WSTR(a.reason);
 		rpc->add(ctx, "S", &reason);
 	}
-	notify_send_all(&f);
-	free(ans);
+	notify_send_all(&a.frame, a.notifies_off);
+	engine_answer_free(&a);
 }
 
 static const char *rpc_cleanup_doc[] = {

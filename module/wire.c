@@ -5,6 +5,60 @@
 
 #include "wire.h"
 
+/* where frames of up to WIRE_PKG_MAX bytes live (wire.h) */
+#if defined(WIRE_PKG)
+#include "../../core/mem/pkg.h"
+#define small_malloc(n) pkg_malloc(n)
+#define small_realloc(p, n) pkg_realloc(p, n)
+#define small_free(p) pkg_free(p)
+#elif defined(WIRE_TEST_HEAP)
+/* module/test: its own small heap, so the test sees which heap each frame went to */
+void *wire_test_small_malloc(size_t n);
+void *wire_test_small_realloc(void *p, size_t n);
+void wire_test_small_free(void *p);
+#define small_malloc(n) wire_test_small_malloc(n)
+#define small_realloc(p, n) wire_test_small_realloc(p, n)
+#define small_free(p) wire_test_small_free(p)
+#else
+#define small_malloc(n) malloc(n)
+#define small_realloc(p, n) realloc(p, n)
+#define small_free(p) free(p)
+#endif
+
+void *wire_mem_alloc(size_t n)
+{
+	return n <= WIRE_PKG_MAX ? small_malloc(n) : malloc(n);
+}
+
+void wire_mem_free(void *p, size_t n)
+{
+	if(p == NULL)
+		return;
+	if(n <= WIRE_PKG_MAX)
+		small_free(p);
+	else
+		free(p);
+}
+
+/* resizes a block of old bytes to n, moving it between the heaps when it crosses WIRE_PKG_MAX */
+static void *mem_resize(void *p, size_t old, size_t n)
+{
+	void *q;
+
+	if(p == NULL)
+		return wire_mem_alloc(n);
+	if(old <= WIRE_PKG_MAX && n <= WIRE_PKG_MAX)
+		return small_realloc(p, n);
+	if(old > WIRE_PKG_MAX && n > WIRE_PKG_MAX)
+		return realloc(p, n);
+	q = wire_mem_alloc(n);
+	if(q == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wire_mem_free(p, old);
+	return q;
+}
+
 static void put32(unsigned char *p, uint32_t v)
 {
 	p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v;
@@ -36,7 +90,7 @@ static int grow(wire_buf_t *b, size_t extra)
 		return 0;
 	if(need < b->cap * 2)
 		need = b->cap * 2;
-	n = realloc(b->buf, need);
+	n = mem_resize(b->buf, b->cap, need);
 	if(n == NULL) {
 		b->failed = 1;
 		return -1;
@@ -93,7 +147,7 @@ int wire_finish(wire_buf_t *b)
 
 void wire_free(wire_buf_t *b)
 {
-	free(b->buf);
+	wire_mem_free(b->buf, b->cap);
 	b->buf = NULL;
 	b->len = b->cap = 0;
 }

@@ -1,6 +1,6 @@
 /*
  * The worker <-> engine frame format, C side. docs/wire.md is the specification;
- * gopresence/wire/wire.go is the Go twin. Tag numbers must match that file.
+ * gopresence/wire/wire.go is the Go twin. The numbers come from gopresence/wire/gen/spec.go.
  * No Kamailio dependency: compiled into the module and into module/test/wire_test.c.
  */
 #ifndef GOPRESENCE_WIRE_H
@@ -9,42 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
-#define WIRE_HDR_LEN 10 /* u32 length, u8 version, u8 type, u32 id */
-#define WIRE_MAX_FRAME (64u << 20)
+#include "wire_spec.h" /* generated: WIRE_VERSION, WIRE_HDR_LEN, WIRE_MAX_FRAME, WT_*, WF_* */
 
-enum wire_type {
-	WT_PUBLISH = 1,
-	WT_SUBSCRIBE = 2,
-	WT_NOTIFY_RESULT = 3,
-	WT_RPC = 4,
-	WT_ANSWER = 10,
-	WT_LOG = 20,
-	WT_ENGINE_NOTIFY = 21,
-};
+/* Frame buffers (wire_buf_t, answers read by a worker) of up to WIRE_PKG_MAX bytes live in
+ * Kamailio's pkg memory when wire.c is built into the module (-DWIRE_PKG, module/Makefile),
+ * larger ones in the C library's heap: pkg is 8 MB per process by default (-M) and shared with
+ * Kamailio's own parsing, while a fan-out answer may carry megabytes of NOTIFYs (up to
+ * WIRE_MAX_FRAME). Built standalone (module/test), both come from the C library. */
+#define WIRE_PKG_MAX (1u << 20)
+void *wire_mem_alloc(size_t n);
+void wire_mem_free(void *p, size_t n); /* n: the size p was allocated with */
 
-enum wire_tag {
-	/* request */
-	WF_RURI = 1, WF_FROM_URI = 2, WF_FROM_TAG = 3, WF_TO_URI = 4, WF_TO_TAG = 5,
-	WF_CALLID = 6, WF_CSEQ = 7, WF_EVENT = 8, WF_EXPIRES = 9, WF_IF_MATCH = 10,
-	WF_CONTENT_TYPE = 11, WF_BODY = 12, WF_CONTACT = 13, WF_RECORD_ROUTE = 14,
-	WF_SOCKET = 15, WF_SOURCE = 16, WF_USER_AGENT = 17, WF_SCRIPT_PARAM = 18,
-	WF_DUPLICATE = 19, WF_ADVERTISED = 20, WF_BAD_HEADER = 21,
-	WF_CONTENT_LENGTH = 22, WF_CONTACT_COUNT = 23, WF_DEADLINE = 24,
-	/* answer */
-	WF_CODE = 40, WF_REASON = 41, WF_HEADERS = 42, WF_ERROR = 43, WF_TO_TAG_OUT = 44,
-	/* notify */
-	WF_NOTIFY_BEGIN = 50, WF_N_CALLID = 51, WF_N_LOCAL_TAG = 52,
-	WF_N_REMOTE_TAG = 53, WF_N_LOCAL_URI = 54, WF_N_REMOTE_URI = 55,
-	WF_N_TARGET = 56, WF_N_ROUTE_SET = 57, WF_N_SOCKET = 58, WF_N_CSEQ = 59,
-	WF_N_HEADERS = 60, WF_N_BODY = 61, WF_N_EVENT = 62, WF_N_DST = 63,
-	WF_REPLY_CODE = 70,
-	WF_LEVEL = 80, WF_MESSAGE = 81,
-	/* rpc */
-	WF_RPC_COMMAND = 90, WF_RPC_ARG = 91, WF_RPC_ROW = 92, WF_RPC_STR = 93, WF_RPC_INT = 94,
-};
-
-/* A growable encode buffer (malloc'd; the caller frees buf). */
+/* A growable encode buffer (wire_mem_*; wire_free releases it). */
 typedef struct wire_buf {
 	unsigned char *buf;
 	size_t len, cap;

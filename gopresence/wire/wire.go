@@ -1,6 +1,9 @@
 // Package wire is the one frame format between Kamailio's C side and the Go engine.
-// docs/wire.md describes it; module/wire.c is the C twin of this file.
+// docs/wire.md describes it; module/wire.c is the C twin of this file. The numbers (types, tags,
+// version, sizes) are generated from gen/spec.go into spec_gen.go and module/wire_spec.h.
 package wire
+
+//go:generate go run ./gen
 
 import (
 	"encoding/binary"
@@ -9,92 +12,11 @@ import (
 	"io"
 )
 
-// Version is the only frame version this engine speaks.
-const Version = 1
-
-// MaxFrame bounds one frame: a fan-out answer carries every NOTIFY of a PUBLISH.
-const MaxFrame = 64 << 20
-
 // Type says what a frame is.
 type Type uint8
 
-const (
-	TPublish      Type = 1
-	TSubscribe    Type = 2
-	TNotifyResult Type = 3
-	TRPC          Type = 4
-	TAnswer       Type = 10
-	TLog          Type = 20
-	TEngineNotify Type = 21
-)
-
 // Tag names a field.
 type Tag uint8
-
-// Request fields.
-const (
-	RURI          Tag = 1
-	FromURI       Tag = 2
-	FromTag       Tag = 3
-	ToURI         Tag = 4
-	ToTag         Tag = 5
-	CallID        Tag = 6
-	CSeq          Tag = 7
-	Event         Tag = 8
-	Expires       Tag = 9
-	IfMatch       Tag = 10
-	ContentType   Tag = 11
-	Body          Tag = 12
-	Contact       Tag = 13
-	RecordRoute   Tag = 14
-	Socket        Tag = 15
-	Source        Tag = 16
-	UserAgent     Tag = 17
-	ScriptParam   Tag = 18
-	Duplicate     Tag = 19
-	Advertised    Tag = 20
-	BadHeader     Tag = 21
-	ContentLength Tag = 22
-	ContactCount  Tag = 23
-	Deadline      Tag = 24
-)
-
-// Answer fields.
-const (
-	Code     Tag = 40
-	Reason   Tag = 41
-	Headers  Tag = 42
-	Error    Tag = 43
-	ToTagOut Tag = 44
-)
-
-// NOTIFY fields.
-const (
-	NotifyBegin Tag = 50
-	NCallID     Tag = 51
-	NLocalTag   Tag = 52
-	NRemoteTag  Tag = 53
-	NLocalURI   Tag = 54
-	NRemoteURI  Tag = 55
-	NTarget     Tag = 56
-	NRouteSet   Tag = 57
-	NSocket     Tag = 58
-	NCSeq       Tag = 59
-	NHeaders    Tag = 60
-	NBody       Tag = 61
-	NEvent      Tag = 62
-	NDst        Tag = 63
-	ReplyCode   Tag = 70
-	RPCCommand  Tag = 90
-	RPCArg      Tag = 91
-	RPCRow      Tag = 92
-	RPCStr      Tag = 93
-	RPCInt      Tag = 94
-	Level       Tag = 80
-	Message     Tag = 81
-)
-
-const headerLen = 4 + 1 + 1 + 4
 
 // Field is one tagged value. Value aliases the decoded buffer.
 type Field struct {
@@ -141,21 +63,21 @@ var (
 
 // Decode parses one whole frame (length prefix included). Fields alias b.
 func Decode(b []byte) (*Frame, error) {
-	if len(b) < headerLen {
+	if len(b) < HeaderLen {
 		return nil, ErrShort
 	}
 	n := binary.BigEndian.Uint32(b)
 	if n > MaxFrame {
 		return nil, ErrTooLarge
 	}
-	if uint64(len(b)) != uint64(n)+4 || n < headerLen-4 {
+	if uint64(len(b)) != uint64(n)+4 || n < HeaderLen-4 {
 		return nil, fmt.Errorf("wire: length %d does not match %d bytes", n, len(b))
 	}
 	if b[4] != Version {
 		return nil, ErrVersion
 	}
 	f := &Frame{Type: Type(b[5]), ID: binary.BigEndian.Uint32(b[6:])}
-	rest := b[headerLen:]
+	rest := b[HeaderLen:]
 	for len(rest) > 0 {
 		if len(rest) < 5 {
 			return nil, ErrOverrun
@@ -180,7 +102,7 @@ func Read(r io.Reader) (*Frame, error) {
 	if n > MaxFrame {
 		return nil, ErrTooLarge
 	}
-	if n < headerLen-4 {
+	if n < HeaderLen-4 {
 		return nil, ErrShort
 	}
 	buf := make([]byte, 4+n)
@@ -198,7 +120,7 @@ type Builder struct {
 
 // NewBuilder starts a frame of type t with id.
 func NewBuilder(t Type, id uint32) *Builder {
-	b := &Builder{buf: make([]byte, headerLen, 512)}
+	b := &Builder{buf: make([]byte, HeaderLen, 512)}
 	b.buf[4] = Version
 	b.buf[5] = byte(t)
 	binary.BigEndian.PutUint32(b.buf[6:], id)

@@ -25,6 +25,24 @@ func goldenFrames() map[string][]byte {
 			AddStr(NCSeq, "1").AddStr(NHeaders, "Event: presence\r\n").AddStr(NBody, "<x/>").
 			Add(NotifyBegin, nil).
 			AddStr(NCallID, "c2").AddStr(NCSeq, "9").Bytes(),
+		"subscribe_answer.bin": NewBuilder(TAnswer, 8).
+			AddStr(Code, "202").AddStr(Reason, "Accepted").
+			AddStr(Headers, "Expires: 60\r\n").AddStr(ToTagOut, "10.7f3a").
+			Add(NotifyBegin, nil).
+			AddStr(NCallID, "c1").AddStr(NLocalTag, "10.7f3a").AddStr(NRemoteTag, "ft").
+			AddStr(NLocalURI, "sip:alice@example.com").AddStr(NRemoteURI, "sip:bob@example.com").
+			AddStr(NTarget, "sip:bob@192.0.2.1:5060").AddStr(NRouteSet, "<sip:p1;lr>,<sip:p2;lr>").
+			AddStr(NSocket, "udp:127.0.0.1:5060").AddStr(NCSeq, "1").
+			AddStr(NHeaders, "Event: presence\r\n").Add(NBody, []byte{}).AddStr(NEvent, "presence").
+			AddStr(NDst, "sip:192.0.2.1:5070;transport=tcp").Bytes(),
+		"reject.bin": NewBuilder(TAnswer, 9).
+			AddStr(Code, "489").AddStr(Reason, "Bad Event").
+			AddStr(Headers, "Allow-Events: presence\r\n").AddStr(Error, "unknown event nosuch").Bytes(),
+		"rpc_answer.bin": NewBuilder(TAnswer, 3).
+			AddStr(Code, "200").AddStr(Reason, "OK").
+			Add(RPCRow, nil).AddStr(RPCStr, "pres_uri=sip:alice@example.com").AddStr(RPCInt, "expires=60").
+			Add(RPCRow, nil).AddStr(RPCStr, "etag=a=b").AddStr(RPCStr, "no equals sign").AddStr(RPCStr, "body=").
+			Add(NotifyBegin, nil).AddStr(NCallID, "c3").AddStr(NCSeq, "2").Bytes(),
 		"empty.bin": NewBuilder(TNotifyResult, 0).Bytes(),
 	}
 }
@@ -86,7 +104,7 @@ func TestDecodeRejects(t *testing.T) {
 		"version":   append([]byte{good[0], good[1], good[2], good[3], 9}, good[5:]...),
 		"overrun": func() []byte {
 			b := append([]byte(nil), good...)
-			b[headerLen+1] = 0xff // first field's length
+			b[HeaderLen+1] = 0xff // first field's length
 			return b
 		}(),
 	}

@@ -1,0 +1,116 @@
+package main
+
+// The numbers of the worker <-> engine wire format, and their one home. `go generate
+// ./gopresence/wire` writes from this file gopresence/wire/spec_gen.go (Go constants),
+// module/wire_spec.h (C enums and macros) and the tables of docs/wire.md; TestGeneratedUpToDate
+// fails while any of them says something else. To add a tag: add a line here, run go generate.
+
+// constant is a frame-level number.
+type constant struct {
+	goName, cName string
+	value         int
+	doc           string
+}
+
+// frameType is a frame's type byte.
+type frameType struct {
+	num                int
+	name, cName        string
+	direction, answers string
+}
+
+// tag names a field.
+type tag struct {
+	num         int
+	name, cName string
+	value       string // what the field carries
+}
+
+// tagGroup is the tags of one kind of frame (one table in docs/wire.md, one const block in Go).
+type tagGroup struct {
+	key   string // docs/wire.md marker
+	title string // Go and C comment
+	tags  []tag
+}
+
+var constants = []constant{
+	{"Version", "WIRE_VERSION", 1, "the only frame version both sides speak"},
+	{"HeaderLen", "WIRE_HDR_LEN", 10, "the number of bytes before the first field (u32 length, u8 version, u8 type, u32 id)"},
+	{"MaxFrame", "WIRE_MAX_FRAME", 64 << 20, "the largest length a frame may announce (a fan-out answer carries every NOTIFY of a PUBLISH)"},
+}
+
+var frameTypes = []frameType{
+	{1, "Publish", "WT_PUBLISH", "worker → engine", "Answer"},
+	{2, "Subscribe", "WT_SUBSCRIBE", "worker → engine", "Answer"},
+	{3, "NotifyResult", "WT_NOTIFY_RESULT", "worker → engine (tm callback)", "none"},
+	{4, "RPC", "WT_RPC", "ctl process → engine (kamcmd presence.*)", "Answer"},
+	{10, "Answer", "WT_ANSWER", "engine → worker", "-"},
+	{20, "Log", "WT_LOG", "engine Go → engine C thread", "none"},
+	{21, "EngineNotify", "WT_ENGINE_NOTIFY", "engine Go → engine C thread (NOTIFYs caused by time)", "none"},
+}
+
+var tagGroups = []tagGroup{
+	{"request", "request fields (Publish, Subscribe)", []tag{
+		{1, "RURI", "WF_RURI", "Request-URI"},
+		{2, "FromURI", "WF_FROM_URI", "From URI"},
+		{3, "FromTag", "WF_FROM_TAG", "From tag"},
+		{4, "ToURI", "WF_TO_URI", "To URI"},
+		{5, "ToTag", "WF_TO_TAG", "To tag of the request (absent: initial request)"},
+		{6, "CallID", "WF_CALLID", "Call-ID"},
+		{7, "CSeq", "WF_CSEQ", "CSeq number"},
+		{8, "Event", "WF_EVENT", "Event header value (absent: no header)"},
+		{9, "Expires", "WF_EXPIRES", "Expires header value (absent: no header)"},
+		{10, "IfMatch", "WF_IF_MATCH", "SIP-If-Match header value (absent: no header)"},
+		{11, "ContentType", "WF_CONTENT_TYPE", "Content-Type header value"},
+		{12, "Body", "WF_BODY", "message body"},
+		{13, "Contact", "WF_CONTACT", "URI of the first Contact"},
+		{14, "RecordRoute", "WF_RECORD_ROUTE", `Record-Route header bodies, joined with "," in received order`},
+		{15, "Socket", "WF_SOCKET", "receiving socket `proto:ip:port` (e.g. `udp:127.0.0.1:5060`)"},
+		{16, "Source", "WF_SOURCE", "source `ip:port` (`[ip6]:port`)"},
+		{17, "UserAgent", "WF_USER_AGENT", "User-Agent value"},
+		{18, "ScriptParam", "WF_SCRIPT_PARAM", "the script function's parameter (sender URI / watcher URI)"},
+		{19, "Duplicate", "WF_DUPLICATE", "name of a single-valued header that occurs more than once (engine answers 400)"},
+		{20, "Advertised", "WF_ADVERTISED", "`proto:host:port` the socket advertises (for the local Contact)"},
+		{21, "BadHeader", "WF_BAD_HEADER", "name of a header Kamailio could not parse (engine answers 400)"},
+		{22, "ContentLength", "WF_CONTENT_LENGTH", `"1" if the request has a Content-Length header`},
+		{23, "ContactCount", "WF_CONTACT_COUNT", `number of Contact URIs ("*" for a star contact)`},
+		{24, "Deadline", "WF_DEADLINE", "unix time in ms when the worker stops waiting (it then answers 500): the engine applies nothing after it"},
+	}},
+	{"answer", "answer fields", []tag{
+		{40, "Code", "WF_CODE", "reply status code"},
+		{41, "Reason", "WF_REASON", "reason phrase"},
+		{42, "Headers", "WF_HEADERS", "extra reply headers, each line ending in CRLF"},
+		{43, "Error", "WF_ERROR", "engine-side error text (logged by the worker)"},
+		{44, "ToTagOut", "WF_TO_TAG_OUT", "the To tag the reply must carry (initial SUBSCRIBE: the engine names the dialog)"},
+	}},
+	{"notify", "NOTIFY fields (Answer, EngineNotify; NotifyResult reuses the dialog's)", []tag{
+		{50, "NotifyBegin", "WF_NOTIFY_BEGIN", "empty; starts a NOTIFY"},
+		{51, "NCallID", "WF_N_CALLID", "Call-ID"},
+		{52, "NLocalTag", "WF_N_LOCAL_TAG", "our tag (the SUBSCRIBE's To tag)"},
+		{53, "NRemoteTag", "WF_N_REMOTE_TAG", "the subscriber's tag (the SUBSCRIBE's From tag)"},
+		{54, "NLocalURI", "WF_N_LOCAL_URI", "NOTIFY From URI"},
+		{55, "NRemoteURI", "WF_N_REMOTE_URI", "NOTIFY To URI"},
+		{56, "NTarget", "WF_N_TARGET", "NOTIFY Request-URI (the subscriber's Contact)"},
+		{57, "NRouteSet", "WF_N_ROUTE_SET", "Record-Route of the SUBSCRIBE (becomes the route set)"},
+		{58, "NSocket", "WF_N_SOCKET", "socket to send from, `proto:ip:port`"},
+		{59, "NCSeq", "WF_N_CSEQ", "the CSeq the NOTIFY carries on the wire (the C side hands tm NCSeq-1: tm increments before sending)"},
+		{60, "NHeaders", "WF_N_HEADERS", "NOTIFY headers, each line ending in CRLF"},
+		{61, "NBody", "WF_N_BODY", "NOTIFY body (absent: none)"},
+		{62, "NEvent", "WF_N_EVENT", "event name (for the log line)"},
+		{63, "NDst", "WF_N_DST", "where to send instead of the target (the subscriber's own TCP/TLS/WS connection)"},
+	}},
+	{"notify-result", "NotifyResult fields (besides NCallID, NLocalTag, NRemoteTag, NCSeq)", []tag{
+		{70, "ReplyCode", "WF_REPLY_CODE", "final reply code of the NOTIFY (408 for a tm timeout)"},
+	}},
+	{"log", "Log fields", []tag{
+		{80, "Level", "WF_LEVEL", `"crit", "err", "warn", "notice", "info" or "dbg"`},
+		{81, "Message", "WF_MESSAGE", "the log line"},
+	}},
+	{"rpc", "RPC fields (request and answer)", []tag{
+		{90, "RPCCommand", "WF_RPC_COMMAND", "the command's name after `presence.`"},
+		{91, "RPCArg", "WF_RPC_ARG", "one argument (repeated, in order)"},
+		{92, "RPCRow", "WF_RPC_ROW", "empty; starts a result row of the Answer"},
+		{93, "RPCStr", "WF_RPC_STR", "a string member of the row, `name=value`"},
+		{94, "RPCInt", "WF_RPC_INT", "an integer member of the row, `name=value`"},
+	}},
+}
