@@ -58,10 +58,13 @@ func (e *Engine) sendEngineNotifies(ns []notifyReq) {
 	}
 }
 
-func (e *Engine) expirePublications() {
+func (e *Engine) expirePublications() { e.expireEachShard(e.expireShardPublications) }
+
+// expireEachShard runs expire on every shard in turn and sends the NOTIFYs it returns.
+func (e *Engine) expireEachShard(expire func(sh *shard, now int64) []notifyReq) {
 	now := e.now().Unix()
 	for _, sh := range e.shards.s {
-		e.sendEngineNotifies(e.expireShardPublications(sh, now))
+		e.sendEngineNotifies(expire(sh, now))
 	}
 }
 
@@ -94,12 +97,7 @@ func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq)
 	return out
 }
 
-func (e *Engine) expireSubscriptions() {
-	now := e.now().Unix()
-	for _, sh := range e.shards.s {
-		e.sendEngineNotifies(e.expireShardSubscriptions(sh, now))
-	}
-}
+func (e *Engine) expireSubscriptions() { e.expireEachShard(e.expireShardSubscriptions) }
 
 // expireShardSubscriptions ends a shard's expired subscriptions (NOTIFY terminated;timeout).
 func (e *Engine) expireShardSubscriptions(sh *shard, now int64) (out []notifyReq) {

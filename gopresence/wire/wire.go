@@ -129,22 +129,21 @@ func NewBuilder(t Type, id uint32) *Builder {
 
 // Add appends a field.
 func (b *Builder) Add(t Tag, v []byte) *Builder {
-	var h [5]byte
-	h[0] = byte(t)
-	binary.BigEndian.PutUint32(h[1:], uint32(len(v)))
-	b.buf = append(b.buf, h[:]...)
-	b.buf = append(b.buf, v...)
+	b.buf = appendField(b.buf, t, v)
 	return b
 }
 
-// AddStr appends a string field.
+// AddStr appends a string field (without converting it to a []byte first).
 func (b *Builder) AddStr(t Tag, v string) *Builder {
+	b.buf = appendField(b.buf, t, v)
+	return b
+}
+
+func appendField[V string | []byte](buf []byte, t Tag, v V) []byte {
 	var h [5]byte
 	h[0] = byte(t)
 	binary.BigEndian.PutUint32(h[1:], uint32(len(v)))
-	b.buf = append(b.buf, h[:]...)
-	b.buf = append(b.buf, v...)
-	return b
+	return append(append(buf, h[:]...), v...)
 }
 
 // AddInt appends a decimal number field.
