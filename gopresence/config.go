@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/events/cmodule"
 	"github.com/gopresence/gopresence/gopresence/sip"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	SubsDBMode          int    `param:"subs_db_mode"`    // 0 memory only, 1 write-through, 2 write-back, 3 DB only (as 1)
 	DBCommitDelay       int    `param:"db_commit_delay"` // ms a change may wait to be written behind; 0: before the reply
 	SocketPath          string `param:"engine_socket"`   // the module resolves its default
+
+	// Not a modparam: the events C modules registered through bind_presence's add_event,
+	// handed over by the module as "module_event=" lines when it starts the engine.
+	ModuleEvents []cmodule.Event
 }
 
 // DefaultConfig has the defaults of module/params.def (stock's, presence.c:84-176).
@@ -83,6 +88,14 @@ func ParseConfig(text string) (Config, error) {
 		name, val, ok := strings.Cut(line, "=")
 		if !ok {
 			return c, fmt.Errorf("config line %q has no '='", line)
+		}
+		if name == "module_event" {
+			ev, err := cmodule.Parse(val)
+			if err != nil {
+				return c, err
+			}
+			c.ModuleEvents = append(c.ModuleEvents, ev)
+			continue
 		}
 		if err := c.set(name, val); err != nil {
 			return c, err

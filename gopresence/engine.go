@@ -68,6 +68,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	}
 	e.writer.OnError = e.logLostWrites
 	e.writer.Log = e.logLine
+	e.registerModuleEvents()
 	e.startTime = e.now().Unix()
 	if _, err := rand.Read(e.tagKey[:]); err != nil {
 		st.Close()
@@ -240,4 +241,18 @@ func (e *Engine) Stats() Stats {
 	}
 	s.Subscriptions = e.dialogs.len()
 	return s
+}
+
+// registerModuleEvents serves the events C modules registered (before the state that uses them
+// is restored). One owner per event name: a C module's event takes over a package of ours of
+// the same name (presence_xml's "presence" replaces the Go PIDF package), and says so.
+func (e *Engine) registerModuleEvents() {
+	for _, ev := range e.cfg.ModuleEvents {
+		if old := events.Lookup(ev.Name(), nil); old != nil {
+			if _, isModule := old.(events.ModuleEvent); !isModule {
+				e.logf("info", "event %q is served with the callbacks of the C module that registered it, not the engine's own package", ev.Name())
+			}
+		}
+		events.Register(ev)
+	}
 }

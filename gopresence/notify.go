@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gopresence/gopresence/gopresence/events"
 	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -18,6 +19,17 @@ type notifyReq struct {
 	body                        []byte // nil: no body (an empty one is still sent)
 	event                       string
 	dst                         string
+
+	// for an event a C module registered (events.ModuleEvent): the C side finishes the body
+	module *moduleNotify
+}
+
+// moduleNotify is what the C side needs to finish a NOTIFY of a C module's event: the
+// Content-Type to add when a body remains, agg_nbody's presentity, aux_body_processing's version.
+type moduleNotify struct {
+	contentType, presURI string
+	version              int64
+	parts                bool // body holds the stored bodies for agg_nbody (NBodyParts)
 }
 
 func (n *notifyReq) encode(b *wire.Builder) {
@@ -38,8 +50,15 @@ func (n *notifyReq) encode(b *wire.Builder) {
 	if n.routeSet != "" {
 		b.AddStr(wire.NRouteSet, n.routeSet)
 	}
+	bodyTag := wire.NBody
+	if m := n.module; m != nil {
+		b.AddStr(wire.NContentType, m.contentType).AddStr(wire.NPresURI, m.presURI).AddInt(wire.NVersion, m.version)
+		if m.parts {
+			bodyTag = wire.NBodyParts
+		}
+	}
 	if n.body != nil {
-		b.Add(wire.NBody, n.body)
+		b.Add(bodyTag, n.body)
 	}
 }
 
@@ -74,8 +93,14 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 		h.WriteString("active;expires=" + strconv.FormatInt(st.expires, 10))
 	}
 	h.WriteString("\r\n")
-	if body != nil {
-		h.WriteString("Content-Type: " + s.pkg().ContentType() + "\r\n")
+	pkg := s.pkg()
+	var module *moduleNotify
+	if me, ok := pkg.(events.ModuleEvent); ok {
+		// the C side adds Content-Type when its callbacks leave a body
+		module = &moduleNotify{contentType: pkg.ContentType(), presURI: s.PresentityURI,
+			version: int64(s.Version), parts: me.Aggregates()}
+	} else if body != nil {
+		h.WriteString("Content-Type: " + pkg.ContentType() + "\r\n")
 	}
 	target := s.Contact
 	remoteURI := sip.AOR(s.FromUser, s.FromDomain)
@@ -86,7 +111,7 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 		callID: s.CallID, localTag: s.ToTag, remoteTag: s.FromTag,
 		localURI: sip.AOR(s.ToUser, s.ToDomain), remoteURI: remoteURI, target: target,
 		routeSet: s.RecordRoute, socket: s.SocketInfo, cseq: s.LocalCSeq,
-		headers: h.String(), body: body, event: s.Event, dst: s.connection,
+		headers: h.String(), body: body, event: s.Event, dst: s.connection, module: module,
 	}
 }
 

@@ -92,6 +92,10 @@ int wire_next_notify(const wire_frame_t *f, size_t *off, wire_notify_t *n)
 			case WF_N_BODY: dst = &n->body; break;
 			case WF_N_EVENT: dst = &n->event; break;
 			case WF_N_DST: dst = &n->dst; break;
+			case WF_N_BODY_PARTS: dst = &n->body_parts; break;
+			case WF_N_CONTENT_TYPE: dst = &n->content_type; break;
+			case WF_N_PRES_URI: dst = &n->pres_uri; break;
+			case WF_N_VERSION: dst = &n->version; break;
 		}
 		if(dst != NULL)
 			*dst = fl;

@@ -21,10 +21,12 @@ typedef struct wire_answer {
 /* 0 ok; -1 not a well-formed Answer with a Code in 100..699 and a Reason */
 int wire_decode_answer(const unsigned char *frame, size_t len, wire_answer_t *a);
 
-/* One NOTIFY group (Answer, EngineNotify); absent fields have v NULL. */
+/* One NOTIFY group (Answer, EngineNotify); absent fields have v NULL. The last four come
+ * with the events C modules registered (the C side finishes their bodies). */
 typedef struct wire_notify {
 	wire_field_t callid, local_tag, remote_tag, local_uri, remote_uri, target, route_set,
 			socket, cseq, headers, body, event, dst;
+	wire_field_t body_parts, content_type, pres_uri, version;
 } wire_notify_t;
 
 /* the next NOTIFY group at or after *off (fields before a NotifyBegin are skipped);

@@ -13,6 +13,8 @@
 #include "../../modules/tm/tm_load.h"
 #include "../../modules/tm/h_table.h"
 
+#include "../presence/bind_presence.h" /* 5.6.3's presence_api_t, pres_ev_t, subs_t layouts */
+
 #include "answer.h"
 #include "params.h"
 
@@ -44,6 +46,38 @@ int engine_send(wire_buf_t *req);
 
 /* request.c: one SIP request through the engine */
 int engine_handle_request(struct sip_msg *msg, int type, str *script_param);
+
+/* presence.c: the script functions (bind_presence's handle_publish too) */
+int gp_handle_publish(struct sip_msg *msg, char *sender, char *p2);
+int gp_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2);
+
+/* event_list.c: events C modules register through bind_presence (stock's matching rules) */
+int gp_add_event(pres_ev_t *event);
+pres_ev_t *gp_contains_event(str *name, event_t *parsed);
+pres_ev_t *gp_search_event(event_t *e);
+int gp_get_event_list(str **list);
+pres_ev_t *gp_event_of_msg(struct sip_msg *msg); /* the request's Event, if a module's */
+pres_ev_t *gp_event_named(const char *name, int len);
+/* appends their "module_event=" lines to the engine configuration */
+int gp_module_events_config(char **text, int *len);
+
+/* module_body.c: NOTIFY bodies of the events C modules registered */
+typedef struct module_body_cache {
+	pres_ev_t *ev;
+	str parts; /* the stored bodies last aggregated (pointing into the frame) */
+	str *agg;  /* agg_nbody's result for them */
+} module_body_cache_t;
+typedef struct module_notify {
+	pres_ev_t *ev;
+	str headers; /* pkg: the engine's, plus Content-Type when a body remains */
+	str body;
+	int has_body;
+	str *aux;	 /* aux_body_processing's result */
+	str copy;	 /* a body from the frame, NUL-terminated for the module */
+} module_notify_t;
+int module_body_finish(const wire_notify_t *n, module_body_cache_t *cache, module_notify_t *out);
+void module_notify_release(module_notify_t *m);
+void module_body_cache_clear(module_body_cache_t *c);
 
 /* rpc.c: kamcmd presence.* */
 int presence_rpc_init(void);

@@ -69,19 +69,28 @@ static void notify_done(struct cell *t, int type, struct tmcb_params *ps)
 	*ps->param = NULL;
 }
 
-static int notify_send(const wire_notify_t *n)
+static int notify_send(const wire_notify_t *n, module_body_cache_t *cache)
 {
 	static str method = str_init("NOTIFY");
 	dlg_t td;
 	uac_req_t uac_r;
 	notify_cbp_t *cbp;
 	str cseq_s = WSTR(n->cseq), headers = WSTR(n->headers), body = WSTR(n->body);
-	int cseq = 0, r;
+	int cseq = 0, r, has_body = n->body.v != NULL;
+	module_notify_t m = {0};
 
 	if(n->callid.len == 0 || n->local_tag.len == 0 || n->remote_tag.len == 0
 			|| n->target.len == 0 || str2sint(&cseq_s, &cseq) < 0 || cseq < 1) {
 		LM_ERR("incomplete NOTIFY from the engine\n");
 		return -1;
+	}
+	/* an event a C module registered: its callbacks finish the body */
+	if(n->content_type.v) {
+		if(module_body_finish(n, cache, &m) < 0)
+			return -1;
+		headers = m.headers;
+		body = m.body;
+		has_body = m.has_body;
 	}
 	memset(&td, 0, sizeof(td));
 	td.id.call_id = WSTR(n->callid);
@@ -97,6 +106,7 @@ static int notify_send(const wire_notify_t *n)
 	if(n->route_set.len > 0
 			&& parse_rr_body((char *)n->route_set.v, n->route_set.len, &td.route_set) < 0) {
 		LM_ERR("bad route set for NOTIFY in %.*s\n", td.id.call_id.len, td.id.call_id.s);
+		module_notify_release(&m);
 		return -1;
 	}
 	if(n->socket.len > 0 && n->socket.len < 128) {
@@ -113,10 +123,11 @@ static int notify_send(const wire_notify_t *n)
 	cbp = cbp_new(&td, cseq);
 	if(cbp == NULL) {
 		free_rr(&td.route_set);
+		module_notify_release(&m);
 		return -1;
 	}
 	/* an absent body sends none, an empty one is still sent */
-	set_uac_req(&uac_r, &method, &headers, n->body.v ? &body : NULL, &td,
+	set_uac_req(&uac_r, &method, &headers, has_body ? &body : NULL, &td,
 			TMCB_LOCAL_COMPLETED, notify_done, (void *)cbp);
 	r = gp_tmb.t_request_within(&uac_r);
 	if(r < 0) {
@@ -133,19 +144,22 @@ static int notify_send(const wire_notify_t *n)
 				td.id.call_id.len, td.id.call_id.s);
 	}
 	free_rr(&td.route_set);
+	module_notify_release(&m);
 	return r < 0 ? -1 : 0;
 }
 
 int notify_send_all(const wire_frame_t *f, size_t from)
 {
 	wire_notify_t n;
+	module_body_cache_t cache = {0};
 	int failed = 0, r;
 
 	/* one failed NOTIFY never stops the others (stock bug #4118) */
 	while((r = wire_next_notify(f, &from, &n)) == 1)
-		if(notify_send(&n) < 0)
+		if(notify_send(&n, &cache) < 0)
 			failed++;
 	if(r < 0)
 		LM_ERR("malformed NOTIFY list from the engine\n");
+	module_body_cache_clear(&cache);
 	return failed;
 }

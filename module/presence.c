@@ -35,16 +35,15 @@ int gp_engine_config_len = 0;
 
 static int mod_init(void);
 static int child_init(int rank);
-static int w_handle_publish(struct sip_msg *msg, char *sender, char *p2);
-static int w_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2);
 static int fixup_library_mode(void **param, int param_no);
 
 /* clang-format off */
 static cmd_export_t cmds[] = {
-	{"handle_publish",   (cmd_function)w_handle_publish,   0, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"handle_publish",   (cmd_function)w_handle_publish,   1, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"handle_subscribe", (cmd_function)w_handle_subscribe, 0, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"handle_subscribe", (cmd_function)w_handle_subscribe, 1, fixup_library_mode, 0, REQUEST_ROUTE},
+	{"handle_publish",   (cmd_function)gp_handle_publish,  0, fixup_library_mode, 0, REQUEST_ROUTE},
+	{"handle_publish",   (cmd_function)gp_handle_publish,  1, fixup_library_mode, 0, REQUEST_ROUTE},
+	{"handle_subscribe", (cmd_function)gp_handle_subscribe, 0, fixup_library_mode, 0, REQUEST_ROUTE},
+	{"handle_subscribe", (cmd_function)gp_handle_subscribe, 1, fixup_library_mode, 0, REQUEST_ROUTE},
+	{"bind_presence",    (cmd_function)bind_presence,      1, 0, 0, 0},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -157,6 +156,9 @@ static int child_init(int rank)
 	if(rank != PROC_MAIN)
 		return 0; /* workers connect to the engine on first use */
 
+	/* the events C modules registered during their mod_init (after ours) */
+	if(gp_module_events_config(&gp_engine_config, &gp_engine_config_len) < 0)
+		return -1;
 	/* fork_process runs every module's child_init in the new process: the flag tells ours
 	 * that it is the engine being born */
 	gp_in_engine_process = 1;
@@ -197,7 +199,7 @@ static int script_param(struct sip_msg *msg, char *p, str *out)
 	return 0;
 }
 
-static int w_handle_publish(struct sip_msg *msg, char *sender, char *p2)
+int gp_handle_publish(struct sip_msg *msg, char *sender, char *p2)
 {
 	str s;
 	if(script_param(msg, sender, &s) < 0)
@@ -205,7 +207,7 @@ static int w_handle_publish(struct sip_msg *msg, char *sender, char *p2)
 	return engine_handle_request(msg, WT_PUBLISH, s.s ? &s : NULL);
 }
 
-static int w_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2)
+int gp_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2)
 {
 	str s;
 	if(script_param(msg, watcher, &s) < 0)

@@ -238,6 +238,23 @@ static int reply_error(struct sip_msg *msg)
 	return -1;
 }
 
+/* A C module's own check of a request for its event (evs_publ_handl, evs_subs_handl: e.g.
+ * presence_mwi's message-summary body), in this worker before the engine sees the request.
+ * Stock refuses with 500 whatever the check replied itself (publish.c:531, subscribe.c:1146). */
+static int module_check(struct sip_msg *msg, int type)
+{
+	pres_ev_t *ev;
+
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
+		return 0; /* the engine answers what Kamailio could not parse */
+	ev = gp_event_of_msg(msg);
+	if(ev == NULL)
+		return 0;
+	if(type == WT_PUBLISH)
+		return ev->evs_publ_handl ? ev->evs_publ_handl(msg) : 0;
+	return ev->evs_subs_handl ? ev->evs_subs_handl(msg) : 0;
+}
+
 int engine_handle_request(struct sip_msg *msg, int type, str *param)
 {
 	wire_buf_t req = {0};
@@ -246,6 +263,10 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 	struct timespec t0, t1;
 	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
 
+	if(module_check(msg, type) < 0) {
+		LM_NOTICE("%s: refused by the module of its event: replying 500\n", what);
+		return reply_error(msg);
+	}
 	if(build_request(msg, type, param, &req) < 0) {
 		wire_free(&req);
 		LM_ERR("%s: cannot build the engine request\n", what);

@@ -68,6 +68,14 @@ enum wire_tag {
 	WF_N_BODY = 61, /* NOTIFY body (absent: none) */
 	WF_N_EVENT = 62, /* event name (for the log line) */
 	WF_N_DST = 63, /* where to send instead of the target (the subscriber's own TCP/TLS/WS connection) */
+	WF_N_BODY_PARTS = 64, /* instead of NBody, for an event whose C module aggregates (agg_nbody): the stored bodies as NBodyPart fields, oldest first, and NOffIndex */
+	WF_N_CONTENT_TYPE = 65, /* for an event a C module registered: the Content-Type the C side adds to NHeaders when the final body is not absent */
+	WF_N_PRES_URI = 66, /* for an event a C module registered: the presentity URI (agg_nbody's user and domain) */
+	WF_N_VERSION = 67, /* for an event a C module registered: the subscription's NOTIFY count, this one included (aux_body_processing's subs->version) */
+
+	/* fields inside NBodyParts */
+	WF_N_BODY_PART = 68, /* one stored body (repeated, oldest first) */
+	WF_N_OFF_INDEX = 69, /* index among the NBodyPart fields of the publication being removed (agg_nbody's off_index; absent: none) */
 
 	/* NotifyResult fields (besides NCallID, NLocalTag, NRemoteTag, NCSeq) */
 	WF_REPLY_CODE = 70, /* final reply code of the NOTIFY (408 for a tm timeout) */

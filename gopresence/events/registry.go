@@ -79,3 +79,16 @@ func Sorted() []string {
 	sort.Strings(n)
 	return n
 }
+
+// ModuleEvent is a package that a Kamailio C module registered through bind_presence's
+// add_event (presence_dialoginfo's "dialog", presence_mwi's "message-summary", ...). The
+// engine keeps its state, order, storage, expiry and fan-out like any package's; what is the C
+// module's stays in C: the PUBLISH body check ran in the worker before the engine saw the
+// request, and the NOTIFY body is finished by the C side (the Content-Type it carries,
+// aggregation by agg_nbody, per-watcher aux_body_processing).
+type ModuleEvent interface {
+	Package
+	// Aggregates: the C module aggregates bodies (agg_nbody), so NotifyBody's result is the
+	// stored bodies encoded for it (events/cmodule.Parts), not a body.
+	Aggregates() bool
+}

@@ -62,20 +62,30 @@ const (
 
 // NOTIFY fields (Answer, EngineNotify; NotifyResult reuses the dialog's).
 const (
-	NotifyBegin Tag = 50 // empty; starts a NOTIFY
-	NCallID     Tag = 51 // Call-ID
-	NLocalTag   Tag = 52 // our tag (the SUBSCRIBE's To tag)
-	NRemoteTag  Tag = 53 // the subscriber's tag (the SUBSCRIBE's From tag)
-	NLocalURI   Tag = 54 // NOTIFY From URI
-	NRemoteURI  Tag = 55 // NOTIFY To URI
-	NTarget     Tag = 56 // NOTIFY Request-URI (the subscriber's Contact)
-	NRouteSet   Tag = 57 // Record-Route of the SUBSCRIBE (becomes the route set)
-	NSocket     Tag = 58 // socket to send from, `proto:ip:port`
-	NCSeq       Tag = 59 // the CSeq the NOTIFY carries on the wire (the C side hands tm NCSeq-1: tm increments before sending)
-	NHeaders    Tag = 60 // NOTIFY headers, each line ending in CRLF
-	NBody       Tag = 61 // NOTIFY body (absent: none)
-	NEvent      Tag = 62 // event name (for the log line)
-	NDst        Tag = 63 // where to send instead of the target (the subscriber's own TCP/TLS/WS connection)
+	NotifyBegin  Tag = 50 // empty; starts a NOTIFY
+	NCallID      Tag = 51 // Call-ID
+	NLocalTag    Tag = 52 // our tag (the SUBSCRIBE's To tag)
+	NRemoteTag   Tag = 53 // the subscriber's tag (the SUBSCRIBE's From tag)
+	NLocalURI    Tag = 54 // NOTIFY From URI
+	NRemoteURI   Tag = 55 // NOTIFY To URI
+	NTarget      Tag = 56 // NOTIFY Request-URI (the subscriber's Contact)
+	NRouteSet    Tag = 57 // Record-Route of the SUBSCRIBE (becomes the route set)
+	NSocket      Tag = 58 // socket to send from, `proto:ip:port`
+	NCSeq        Tag = 59 // the CSeq the NOTIFY carries on the wire (the C side hands tm NCSeq-1: tm increments before sending)
+	NHeaders     Tag = 60 // NOTIFY headers, each line ending in CRLF
+	NBody        Tag = 61 // NOTIFY body (absent: none)
+	NEvent       Tag = 62 // event name (for the log line)
+	NDst         Tag = 63 // where to send instead of the target (the subscriber's own TCP/TLS/WS connection)
+	NBodyParts   Tag = 64 // instead of NBody, for an event whose C module aggregates (agg_nbody): the stored bodies as NBodyPart fields, oldest first, and NOffIndex
+	NContentType Tag = 65 // for an event a C module registered: the Content-Type the C side adds to NHeaders when the final body is not absent
+	NPresURI     Tag = 66 // for an event a C module registered: the presentity URI (agg_nbody's user and domain)
+	NVersion     Tag = 67 // for an event a C module registered: the subscription's NOTIFY count, this one included (aux_body_processing's subs->version)
+)
+
+// Fields inside NBodyParts.
+const (
+	NBodyPart Tag = 68 // one stored body (repeated, oldest first)
+	NOffIndex Tag = 69 // index among the NBodyPart fields of the publication being removed (agg_nbody's off_index; absent: none)
 )
 
 // NotifyResult fields (besides NCallID, NLocalTag, NRemoteTag, NCSeq).

@@ -77,19 +77,29 @@ func Decode(b []byte) (*Frame, error) {
 		return nil, ErrVersion
 	}
 	f := &Frame{Type: Type(b[5]), ID: binary.BigEndian.Uint32(b[6:])}
-	rest := b[HeaderLen:]
-	for len(rest) > 0 {
-		if len(rest) < 5 {
-			return nil, ErrOverrun
-		}
-		l := binary.BigEndian.Uint32(rest[1:])
-		if uint64(l) > uint64(len(rest)-5) {
-			return nil, ErrOverrun
-		}
-		f.Fields = append(f.Fields, Field{Tag: Tag(rest[0]), Value: rest[5 : 5+l : 5+l]})
-		rest = rest[5+l:]
+	var err error
+	if f.Fields, err = DecodeFields(b[HeaderLen:]); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// DecodeFields parses a run of fields: a frame's, or one nested in a field (NBodyParts).
+// Fields alias b.
+func DecodeFields(b []byte) ([]Field, error) {
+	var fields []Field
+	for len(b) > 0 {
+		if len(b) < 5 {
+			return nil, ErrOverrun
+		}
+		l := binary.BigEndian.Uint32(b[1:])
+		if uint64(l) > uint64(len(b)-5) {
+			return nil, ErrOverrun
+		}
+		fields = append(fields, Field{Tag: Tag(b[0]), Value: b[5 : 5+l : 5+l]})
+		b = b[5+l:]
+	}
+	return fields, nil
 }
 
 // Read reads one frame from r. The returned frame owns its buffer.
@@ -129,17 +139,18 @@ func NewBuilder(t Type, id uint32) *Builder {
 
 // Add appends a field.
 func (b *Builder) Add(t Tag, v []byte) *Builder {
-	b.buf = appendField(b.buf, t, v)
+	b.buf = AppendField(b.buf, t, v)
 	return b
 }
 
 // AddStr appends a string field (without converting it to a []byte first).
 func (b *Builder) AddStr(t Tag, v string) *Builder {
-	b.buf = appendField(b.buf, t, v)
+	b.buf = AppendField(b.buf, t, v)
 	return b
 }
 
-func appendField[V string | []byte](buf []byte, t Tag, v V) []byte {
+// AppendField appends one field to buf: a frame's (Builder), or one of a run nested in a field.
+func AppendField[V string | []byte](buf []byte, t Tag, v V) []byte {
 	var h [5]byte
 	h[0] = byte(t)
 	binary.BigEndian.PutUint32(h[1:], uint32(len(v)))

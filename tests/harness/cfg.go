@@ -45,6 +45,10 @@ type Cfg struct {
 	// presence module as sent, malformed ones included.
 	Screening bool
 
+	// Companions are Debian's modules loaded after presence (presence_mwi, presence_dialoginfo,
+	// ...): with ours they bind to our presence.so through bind_presence.
+	Companions []string
+
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
 	PublishSender, SubscribeWatcher bool

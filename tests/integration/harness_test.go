@@ -43,6 +43,8 @@ type options struct {
 	tm       map[string]any    // modparam("tm", name, value)
 	tcp      bool              // listen on tcp:127.0.0.1:<port> as well as udp
 
+	companions []string // Debian modules loaded after presence (presence_mwi, ...)
+
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
 	publishSender    bool
@@ -155,7 +157,7 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	}
 	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: 2, Debug: 2,
 		TCP: o.tcp, ModParams: append(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm)...),
-		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher}
+		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	hk, err := harness.New(harness.Options{Cfg: cfg, StockWAL: true})

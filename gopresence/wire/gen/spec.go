@@ -98,6 +98,14 @@ var tagGroups = []tagGroup{
 		{61, "NBody", "WF_N_BODY", "NOTIFY body (absent: none)"},
 		{62, "NEvent", "WF_N_EVENT", "event name (for the log line)"},
 		{63, "NDst", "WF_N_DST", "where to send instead of the target (the subscriber's own TCP/TLS/WS connection)"},
+		{64, "NBodyParts", "WF_N_BODY_PARTS", "instead of NBody, for an event whose C module aggregates (agg_nbody): the stored bodies as NBodyPart fields, oldest first, and NOffIndex"},
+		{65, "NContentType", "WF_N_CONTENT_TYPE", "for an event a C module registered: the Content-Type the C side adds to NHeaders when the final body is not absent"},
+		{66, "NPresURI", "WF_N_PRES_URI", "for an event a C module registered: the presentity URI (agg_nbody's user and domain)"},
+		{67, "NVersion", "WF_N_VERSION", "for an event a C module registered: the subscription's NOTIFY count, this one included (aux_body_processing's subs->version)"},
+	}},
+	{"body-parts", "fields inside NBodyParts", []tag{
+		{68, "NBodyPart", "WF_N_BODY_PART", "one stored body (repeated, oldest first)"},
+		{69, "NOffIndex", "WF_N_OFF_INDEX", "index among the NBodyPart fields of the publication being removed (agg_nbody's off_index; absent: none)"},
 	}},
 	{"notify-result", "NotifyResult fields (besides NCallID, NLocalTag, NRemoteTag, NCSeq)", []tag{
 		{70, "ReplyCode", "WF_REPLY_CODE", "final reply code of the NOTIFY (408 for a tm timeout)"},

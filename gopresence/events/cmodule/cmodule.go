@@ -1,0 +1,78 @@
+// Package cmodule serves the events that Kamailio C modules register through bind_presence's
+// add_event: their names, content types and default expiry come from the module (the C side
+// hands them to the engine at start), their callbacks run in C. See events.ModuleEvent.
+package cmodule
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gopresence/gopresence/gopresence/events"
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// Event is one C module's event.
+type Event struct {
+	name, contentType string
+	expires           uint32
+	aggregates        bool
+}
+
+// Parse reads the engine configuration's description of one event, as module/event_list.c
+// writes it: name, content type, default expires and "agg" or "-", separated by tabs.
+func Parse(line string) (Event, error) {
+	f := strings.Split(line, "\t")
+	if len(f) != 4 || f[0] == "" || f[1] == "" {
+		return Event{}, fmt.Errorf("module event %q: want name, content type, expires, agg", line)
+	}
+	exp, err := strconv.ParseUint(f[2], 10, 32)
+	if err != nil {
+		return Event{}, fmt.Errorf("module event %q: default expires: %w", f[0], err)
+	}
+	return Event{name: f[0], contentType: f[1], expires: uint32(exp), aggregates: f[3] == "agg"}, nil
+}
+
+func (e Event) Name() string           { return e.name }
+func (e Event) ContentType() string    { return e.contentType }
+func (e Event) DefaultExpires() uint32 { return e.expires }
+func (e Event) Aggregates() bool       { return e.aggregates }
+
+// Validate accepts every body: the C module's own check (evs_publ_handl) ran in the worker.
+func (Event) Validate([]byte) error { return nil }
+
+// NotifyBody: without agg_nbody stock sends the newest stored body (notify.c get_p_notify_body);
+// a publication being removed is no longer the state. With agg_nbody, the bodies go to the C
+// side as Parts.
+func (e Event) NotifyBody(pubs []events.Publication, offline string) []byte {
+	if e.aggregates {
+		return Parts(pubs, offline)
+	}
+	for i := len(pubs) - 1; i >= 0; i-- {
+		if pubs[i].ETag != offline {
+			return pubs[i].Body
+		}
+	}
+	return nil
+}
+
+// Parts encodes the stored bodies, oldest first, for agg_nbody (wire NBodyParts: NBodyPart
+// fields and NOffIndex, the index of the publication being removed). nil when there are none:
+// stock calls no agg_nbody without a stored body, and the NOTIFY goes without one.
+func Parts(pubs []events.Publication, offline string) []byte {
+	if len(pubs) == 0 {
+		return nil
+	}
+	var out []byte
+	off := -1
+	for i, p := range pubs {
+		out = wire.AppendField(out, wire.NBodyPart, p.Body)
+		if p.ETag == offline && offline != "" {
+			off = i
+		}
+	}
+	if off >= 0 {
+		out = wire.AppendField(out, wire.NOffIndex, strconv.Itoa(off))
+	}
+	return out
+}

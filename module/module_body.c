@@ -1,0 +1,181 @@
+/*
+ * The NOTIFY body of an event a C module registered (event_list.c): the engine hands over
+ * what stock's notify.c would pass to the module's callbacks, and they run here, in this
+ * process's C thread with its pkg memory: agg_nbody once per fan-out (the cache holds its
+ * result while a frame's NOTIFYs for one presentity go out), aux_body_processing per watcher
+ * (presence_dialoginfo's per-watcher version), then Content-Type when a body remains.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <string.h>
+
+#include "../../core/dprint.h"
+#include "../../core/mem/mem.h"
+#include "../../core/parser/parse_uri.h"
+
+#include "gopresence.h"
+
+static void free_module_str(str *s, free_body_t *free_fn)
+{
+	if(s == NULL)
+		return;
+	if(s->s) {
+		if(free_fn)
+			free_fn(s->s);
+		else
+			pkg_free(s->s);
+	}
+	pkg_free(s);
+}
+
+void module_body_cache_clear(module_body_cache_t *c)
+{
+	if(c->agg)
+		free_module_str(c->agg, c->ev ? c->ev->free_body : NULL);
+	memset(c, 0, sizeof(*c));
+}
+
+/* agg_nbody over the stored bodies in n->body_parts (each copied NUL-terminated into pkg) */
+static str *aggregate(pres_ev_t *ev, const wire_notify_t *n)
+{
+	wire_frame_t parts = {0};
+	wire_field_t fl;
+	struct sip_uri uri;
+	str **bodies = NULL, presuri = WSTR(n->pres_uri), *out = NULL;
+	int count = 0, off_index = -1, i;
+	size_t off = 0;
+
+	if(parse_uri(presuri.s, presuri.len, &uri) < 0) {
+		LM_ERR("NOTIFY: bad presentity URI \"%.*s\" from the engine\n", presuri.len, presuri.s);
+		return NULL;
+	}
+	parts.fields = (const unsigned char *)n->body_parts.v;
+	parts.fields_len = n->body_parts.len;
+	while(wire_next(&parts, &off, &fl) == 1)
+		count += fl.tag == WF_N_BODY_PART;
+	if(count == 0)
+		return NULL;
+	bodies = pkg_malloc(count * sizeof(str *));
+	if(bodies == NULL) {
+		PKG_MEM_ERROR;
+		return NULL;
+	}
+	count = 0;
+	off = 0;
+	while(wire_next(&parts, &off, &fl) == 1) {
+		if(fl.tag == WF_N_OFF_INDEX) {
+			str v = WSTR(fl);
+			if(str2sint(&v, &off_index) < 0)
+				off_index = -1;
+			continue;
+		}
+		if(fl.tag != WF_N_BODY_PART)
+			continue;
+		bodies[count] = pkg_malloc(sizeof(str) + fl.len + 1);
+		if(bodies[count] == NULL) {
+			PKG_MEM_ERROR;
+			goto done;
+		}
+		bodies[count]->s = (char *)(bodies[count] + 1);
+		bodies[count]->len = fl.len;
+		memcpy(bodies[count]->s, fl.v, fl.len);
+		bodies[count]->s[fl.len] = 0;
+		count++;
+	}
+	out = ev->agg_nbody(&uri.user, &uri.host, bodies, count, off_index);
+done:
+	for(i = 0; i < count; i++)
+		pkg_free(bodies[i]);
+	pkg_free(bodies);
+	return out;
+}
+
+/* the subscription as aux_body_processing sees it: what the engine sent (version first) */
+static void fill_subs(subs_t *subs, pres_ev_t *ev, const wire_notify_t *n)
+{
+	str v = WSTR(n->version), headers = WSTR(n->headers);
+	int version = 0;
+
+	memset(subs, 0, sizeof(*subs));
+	str2sint(&v, &version);
+	subs->version = version;
+	subs->event = ev;
+	subs->pres_uri = WSTR(n->pres_uri);
+	subs->callid = WSTR(n->callid);
+	subs->to_tag = WSTR(n->local_tag);
+	subs->from_tag = WSTR(n->remote_tag);
+	subs->contact = WSTR(n->target);
+	subs->status = ACTIVE_STATUS;
+	if(headers.s && memmem(headers.s, headers.len, "Subscription-State: terminated", 30))
+		subs->status = TERMINATED_STATUS;
+	else if(headers.s && memmem(headers.s, headers.len, "Subscription-State: pending", 27))
+		subs->status = PENDING_STATUS;
+}
+
+int module_body_finish(const wire_notify_t *n, module_body_cache_t *cache, module_notify_t *out)
+{
+	pres_ev_t *ev = gp_event_named(n->event.v, n->event.len);
+	str *body = NULL;
+	subs_t subs;
+	int hlen;
+
+	memset(out, 0, sizeof(*out));
+	if(ev == NULL) {
+		LM_ERR("NOTIFY for event %.*s, which no module registered\n", (int)n->event.len,
+				n->event.v);
+		return -1;
+	}
+	if(n->body_parts.v && ev->agg_nbody) {
+		if(cache->ev != ev || cache->parts.len != (int)n->body_parts.len
+				|| memcmp(cache->parts.s, n->body_parts.v, n->body_parts.len) != 0) {
+			module_body_cache_clear(cache);
+			cache->ev = ev;
+			cache->parts = WSTR(n->body_parts);
+			cache->agg = aggregate(ev, n);
+		}
+		body = cache->agg;
+	} else if(n->body.v) {
+		out->copy.s = pkg_malloc(n->body.len + 1); /* NUL-terminated for the module */
+		if(out->copy.s == NULL) {
+			PKG_MEM_ERROR;
+			return -1;
+		}
+		memcpy(out->copy.s, n->body.v, n->body.len);
+		out->copy.s[n->body.len] = 0;
+		out->copy.len = n->body.len;
+		body = &out->copy;
+	}
+	if(ev->aux_body_processing && body && body->s) {
+		fill_subs(&subs, ev, n);
+		out->aux = ev->aux_body_processing(&subs, body);
+		if(out->aux)
+			body = out->aux;
+	}
+	out->ev = ev;
+	out->body = (body && body->s) ? *body : (str)STR_NULL;
+	out->has_body = body && body->s;
+
+	hlen = n->headers.len + (out->has_body ? 16 + n->content_type.len : 0);
+	out->headers.s = pkg_malloc(hlen + 1);
+	if(out->headers.s == NULL) {
+		PKG_MEM_ERROR;
+		module_notify_release(out);
+		return -1;
+	}
+	memcpy(out->headers.s, n->headers.v, n->headers.len);
+	out->headers.len = n->headers.len;
+	if(out->has_body)
+		out->headers.len += snprintf(out->headers.s + out->headers.len, hlen + 1 - out->headers.len,
+				"Content-Type: %.*s\r\n", (int)n->content_type.len, n->content_type.v);
+	return 0;
+}
+
+void module_notify_release(module_notify_t *m)
+{
+	if(m->aux)
+		free_module_str(m->aux, m->ev ? m->ev->aux_free_body : NULL);
+	if(m->copy.s)
+		pkg_free(m->copy.s);
+	if(m->headers.s)
+		pkg_free(m->headers.s);
+	memset(m, 0, sizeof(*m));
+}

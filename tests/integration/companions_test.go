@@ -1,0 +1,80 @@
+//go:build integration
+
+package integration
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Debian's presence_mwi on our presence.so (bind_presence add_event): message-summary
+// (RFC 3842) PUBLISHed, its body checked by presence_mwi's own callback in the worker, served
+// to a watcher with the event's Content-Type; a body presence_mwi refuses gets stock's 500.
+func TestMessageSummaryWithPresenceMWI(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_mwi"}, expectedLog: []expectedLog{
+		{"", `mwi_publ_handl\(\): check of body`, "presence_mwi logs the body it refuses"},
+		{"stock", `ERROR: presence \[publish.c`, "stock logs the refused PUBLISH"},
+	}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		if got := k.runSipp(t, "mwi_publish", "waiting", "yes")["code"]; got != "200" {
+			t.Fatalf("PUBLISH message-summary: %s", got)
+		}
+		w := k.runSipp(t, "mwi_watch")
+		if w["waiting"] != "yes" || w["voice"] != "2/8 (0/2)" {
+			t.Fatalf("NOTIFY body: Messages-Waiting %q, Voice-Message %q", w["waiting"], w["voice"])
+		}
+		if got := k.runSipp(t, "mwi_publish", "waiting", "maybe")["code"]; got != "500" {
+			t.Fatalf("a body presence_mwi refuses: %s, want stock's 500", got)
+		}
+	})
+}
+
+// Debian's presence_dialoginfo on our presence.so: a BLF watcher (Event: dialog) gets the
+// dialog-info document through presence_dialoginfo's agg_nbody, its version counted per
+// watcher by its aux_body_processing (1, then 2, whatever the PUBLISH said), and two
+// publications of the presentity aggregated into one document.
+func TestDialogInfoWithPresenceDialoginfo(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_dialoginfo"}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "dialog_publish", "id", "d1", "state", "confirmed")
+		w := k.startSipp(t, "dialog_watch")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		k.runSipp(t, "dialog_publish", "id", "d2", "state", "early")
+		got := w.wait(t)
+		for name, want := range map[string]string{"v1": "1", "ids1": "d1", "v2": "2", "ids2": "d1 d2"} {
+			if got[name] != want {
+				t.Errorf("%s = %q, want %q", name, got[name], want)
+			}
+		}
+	})
+}
+
+// presence_reginfo and presence_profile (add_event only) start on ours and their events are
+// served: a SUBSCRIBE gets 200 and a NOTIFY of the event; Allow-Events names every module's.
+func TestRegAndProfileEvents(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_mwi", "presence_dialoginfo", "presence_reginfo", "presence_profile"}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		for _, ev := range []string{"reg", "ua-profile"} {
+			r, s := k.answer(t, "subscribe_any", "event", ev)
+			wantStatus(t, r, "200 OK")
+			if r.status() == 200 {
+				wantHeader(t, s.notifies(t, 1)[0], "Event", ev)
+			}
+		}
+		r, _ := k.answer(t, "subscribe_any", "event", "foo")
+		wantStatus(t, r, "489 Bad Event")
+		allow := map[string]bool{}
+		for _, ev := range strings.Split(r.header("Allow-Events"), ",") {
+			allow[strings.TrimSpace(ev)] = true
+		}
+		for _, ev := range []string{"presence", "message-summary", "dialog", "reg", "ua-profile"} {
+			if !allow[ev] {
+				t.Errorf("Allow-Events %q lacks %s", r.header("Allow-Events"), ev)
+			}
+		}
+	})
+}
