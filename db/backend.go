@@ -18,6 +18,7 @@ import (
 //   - InsertPresentity fails when its ruid, or its (username, domain, event, etag), is taken
 //     (presentity's unique keys); so does an UpdatePresentity that would take them;
 //   - InsertWatcher replaces the row of the same dialog (callid, to_tag, from_tag);
+//   - SetAuthorization replaces the watchers row of the same (presentity_uri, watcher, event);
 //   - an update or delete of a row that is not there changes nothing and is no error.
 type Backend interface {
 	// TableVersion reads a table's row of the version table (what Kamailio's
@@ -28,6 +29,8 @@ type Backend interface {
 	LoadPresentities(now int64) ([]Presentity, error)
 	// LoadWatchers returns every subscription not expired at now.
 	LoadWatchers(now int64) ([]Watcher, error)
+	// LoadAuthorizations returns every row of the watchers table.
+	LoadAuthorizations() ([]Authorization, error)
 	// Apply writes a batch of changes in one transaction: all or none.
 	Apply(ops []Op) error
 	Close() error

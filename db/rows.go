@@ -35,10 +35,21 @@ type Watcher struct {
 // Op is one change, applied with others in a single transaction (group commit).
 type Op struct {
 	Kind       OpKind
-	Presentity *Presentity // InsertPresentity, UpdatePresentity (by RUID)
-	RUID       string      // DeletePresentity
-	Watcher    *Watcher    // InsertWatcher, UpdateWatcher (by dialog)
-	Dialog     DialogKey   // DeleteWatcher
+	Presentity *Presentity    // InsertPresentity, UpdatePresentity (by RUID)
+	RUID       string         // DeletePresentity
+	Watcher    *Watcher       // InsertWatcher, UpdateWatcher (by dialog)
+	Dialog     DialogKey      // DeleteWatcher
+	Auth       *Authorization // SetAuthorization, DeleteAuthorization (by its unique key)
+}
+
+// Authorization is one row of the watchers table: the status a presentity's rules gave one
+// watcher for one event. Stock keeps the first verdict until the rules change (RFC 5025 via a
+// C module's get_auth_status); its unique key is (presentity_uri, watcher, event).
+type Authorization struct {
+	PresentityURI, WatcherUsername, WatcherDomain, Event string
+	Status                                               int
+	Reason                                               string
+	InsertedTime                                         int64
 }
 
 // String names the row the op writes, for errors and logs: "publication <etag>" (its ruid
@@ -49,6 +60,8 @@ func (op Op) String() string {
 		return "publication " + op.Presentity.ETag
 	case op.Watcher != nil:
 		return "subscription " + op.Watcher.CallID
+	case op.Auth != nil:
+		return "authorization of " + op.Auth.WatcherUsername + "@" + op.Auth.WatcherDomain + " for " + op.Auth.PresentityURI
 	case op.RUID != "":
 		return "publication " + op.RUID
 	default:
@@ -66,6 +79,8 @@ const (
 	InsertWatcher
 	UpdateWatcher
 	DeleteWatcher
+	SetAuthorization    // insert, or replace the row of the same key
+	DeleteAuthorization // by key
 )
 
 // DialogKey is the unique key of active_watchers.

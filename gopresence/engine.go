@@ -161,6 +161,9 @@ func (e *Engine) restore() error {
 		s.dirty = true
 		e.addSub(e.shards.of(s.key()), s)
 	}
+	if err := e.restoreAuthorizations(); err != nil {
+		return err
+	}
 	e.logf("info", "restored %d publications and %d subscriptions", len(pres), len(ws))
 	return nil
 }

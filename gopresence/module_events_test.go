@@ -4,14 +4,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopresence/gopresence/gopresence/events"
+	"github.com/gopresence/gopresence/gopresence/events/presence"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
 // Events a C module registered (bind_presence add_event) are served like ours, but the C side
 // finishes their NOTIFYs: the stored bodies go to agg_nbody, and Content-Type, presentity and
 // version travel as fields (module/notify.c).
-const moduleEvents = "module_event=x-agg\tapplication/x-agg+xml\t600\tagg\n" +
-	"module_event=x-plain\tapplication/x-plain\t300\t-\n"
+const moduleEvents = "module_event=x-agg\tapplication/x-agg+xml\t600\tagg\tpubl\n" +
+	"module_event=x-plain\tapplication/x-plain\t300\t-\tpubl\n"
 
 func modulePublish(event, etag, expires, body string) map[wire.Tag]string {
 	m := publish(etag, expires, body)
@@ -105,9 +107,104 @@ func TestModuleEventWithoutAggregation(t *testing.T) {
 }
 
 func TestModuleEventConfigRefused(t *testing.T) {
-	for _, bad := range []string{"module_event=x\tctype\t60", "module_event=\tctype\t60\tagg", "module_event=x\tctype\tsoon\tagg"} {
+	for _, bad := range []string{"module_event=x\tctype\t60\tagg", "module_event=\tctype\t60\tagg\tpubl",
+		"module_event=x\tctype\tsoon\tagg\tpubl", "module_event=x\tctype\t60\tagg\tother"} {
 		if _, err := ParseConfig(bad + "\n"); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
 }
+
+// presence_xml's shape: "presence" with watcher authorization (the verdict comes from C in the
+// SUBSCRIBE) and its watcher info "presence.winfo", whose documents the engine builds.
+const authEvents = "module_event=presence\tapplication/pidf+xml\t3600\tagg\tpubl\n" +
+	"module_event=presence.winfo\tapplication/watcherinfo+xml\t3600\t-\twinfo\n"
+
+func authSubscribe(callID, user, status, reason string) map[wire.Tag]string {
+	m := subscribe(callID, "", "600", 1)
+	m[wire.FromURI] = "sip:" + user + "@ex.com"
+	m[wire.AuthStatus] = status
+	if reason != "" {
+		m[wire.AuthReason] = reason
+	}
+	return m
+}
+
+func TestModuleAuthorizationAndWatcherInfo(t *testing.T) {
+	url := memBackend.newURL(t)
+	e, _ := newTestEngine(t, url, authEvents)
+	t.Cleanup(func() { // the C module's "presence" replaced ours: put ours back for other tests
+		registerGoPresenceForTests()
+	})
+	r := do(t, e, wire.TSubscribe, authSubscribe("b1", "bob", "2", ""))
+	if r.code != 200 || len(r.notifs) != 1 || subscriptionState(r.notifs[0]) != "pending;expires=600" {
+		t.Fatalf("pending watcher: %+v", r)
+	}
+	if _, has := r.notifs[0][wire.NBody]; has {
+		t.Fatal("a pending watcher got a body")
+	}
+	// the first verdict stands (stock): a new dialog of bob stays pending whatever the rules say now
+	if r = do(t, e, wire.TSubscribe, authSubscribe("b2", "bob", "1", "")); subscriptionState(r.notifs[0]) != "pending;expires=600" {
+		t.Fatalf("second SUBSCRIBE of bob: %q", subscriptionState(r.notifs[0]))
+	}
+	r = do(t, e, wire.TSubscribe, authSubscribe("c1", "carol", "3", "rejected"))
+	if r.code != 200 || len(r.notifs) != 1 || subscriptionState(r.notifs[0]) != "terminated;reason=rejected" {
+		t.Fatalf("rejected watcher: %+v", r)
+	}
+	if s := e.Stats(); s.Subscriptions != 2 {
+		t.Fatalf("%d subscriptions kept, want bob's 2 (the rejected one is not kept)", s.Subscriptions)
+	}
+
+	w := moduleSubscribe("presence.winfo", "wi", "", "600", 1)
+	w[wire.FromURI] = "sip:alice@ex.com"
+	r = do(t, e, wire.TSubscribe, w)
+	if r.code != 200 || len(r.notifs) != 1 {
+		t.Fatalf("winfo subscribe: %+v", r)
+	}
+	body := r.notifs[0][wire.NBody]
+	for _, want := range []string{`version="1" state="full"`, `resource="sip:alice@ex.com" package="presence"`,
+		`<watcher id="b1" event="subscribe" status="pending">sip:bob@ex.com</watcher>`,
+		`<watcher id="b2" event="subscribe" status="pending">sip:bob@ex.com</watcher>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("full winfo lacks %s:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "carol") || r.notifs[0][wire.NContentType] != "application/watcherinfo+xml" {
+		t.Errorf("full winfo: %+v", r.notifs[0])
+	}
+	r = do(t, e, wire.TSubscribe, authSubscribe("d1", "dave", "1", ""))
+	if len(r.notifs) != 2 || r.notifs[0][wire.NCallID] != "wi" || r.notifs[1][wire.NCallID] != "d1" {
+		t.Fatalf("dave's SUBSCRIBE: %d NOTIFYs, want the winfo partial then dave's", len(r.notifs))
+	}
+	if body := r.notifs[0][wire.NBody]; !strings.Contains(body, `version="2" state="partial"`) ||
+		!strings.Contains(body, `<watcher id="d1" event="subscribe" status="active">sip:dave@ex.com</watcher>`) ||
+		strings.Contains(body, "bob") {
+		t.Fatalf("partial winfo:\n%s", body)
+	}
+	if subscriptionState(r.notifs[1]) != "active;expires=600" {
+		t.Fatalf("dave: %q", subscriptionState(r.notifs[1]))
+	}
+
+	// a watcher leaves: the winfo subscriber gets the full list again
+	r = do(t, e, wire.TSubscribe, moduleSubscribe("presence", "d1", r.toTag, "0", 2))
+	if len(r.notifs) != 2 || r.notifs[0][wire.NCallID] != "wi" || !strings.Contains(r.notifs[0][wire.NBody], `version="3" state="full"`) ||
+		strings.Contains(r.notifs[0][wire.NBody], "dave") {
+		t.Fatalf("after dave left: %+v", r.notifs)
+	}
+	// verdicts survive a restart (the watchers table): bob is still pending
+	e.Close()
+	e2, _ := newTestEngine(t, url, authEvents)
+	if got, _ := e2.store.LoadAuthorizations(); len(got) != 3 {
+		t.Fatalf("%d verdicts stored, want bob, carol and dave", len(got))
+	}
+	r = do(t, e2, wire.TSubscribe, authSubscribe("b3", "bob", "1", ""))
+	if len(r.notifs) != 2 || r.notifs[0][wire.NCallID] != "wi" ||
+		!strings.Contains(r.notifs[0][wire.NBody], `status="pending">sip:bob@ex.com`) ||
+		subscriptionState(r.notifs[1]) != "pending;expires=600" {
+		t.Fatalf("bob after a restart (winfo partial, then bob's pending NOTIFY): %+v", r.notifs)
+	}
+}
+
+// registerGoPresenceForTests puts the engine's own presence package back after a test made a
+// C module's "presence" take it over (the registry is the process's, as in the engine).
+func registerGoPresenceForTests() { events.Register(presence.Package{}) }

@@ -201,7 +201,7 @@ func (e *Engine) notifyWatchers(sh *shard, key presentityKey, pr *presentity, of
 	var pkgBodyDone bool
 	out := make([]notifyReq, 0, len(subs))
 	for _, s := range subs {
-		if s.Status != StatusActive || s.Reason != "" || s.Expires <= now {
+		if s.Status != StatusActive || s.Expires <= now {
 			continue
 		}
 		if sender != "" && e.sameURI(s.Contact, sender) {

@@ -100,6 +100,7 @@ type shard struct {
 	mu   sync.Mutex
 	pres map[presentityKey]*presentity
 	subs map[presentityKey][]*subscription
+	auth map[presentityKey]map[string]*db.Authorization // watchers table: verdicts by watcherID
 }
 
 type shards struct {
@@ -116,12 +117,12 @@ func newShards(bits int) *shards {
 	return sh
 }
 
+// of is the shard of a presentity: by URI alone, so that all its events share one lock
+// (watcher info, RFC 3857, lists the watchers of the presentity's other event).
 func (sh *shards) of(k presentityKey) *shard {
 	var h maphash.Hash
 	h.SetSeed(sh.seed)
 	h.WriteString(k.uri)
-	h.WriteByte(0)
-	h.WriteString(k.event)
 	return sh.s[h.Sum64()&uint64(len(sh.s)-1)]
 }
 

@@ -90,7 +90,14 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 	sh := e.shards.of(s.key())
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if expires > 0 {
+	status, reason, err := e.verdict(sh, s, f, now, deadline(f))
+	if err != nil {
+		return e.commitFailed("subscribe: authorizing "+s.CallID, err)
+	}
+	s.Status, s.Reason = status, intern(reason)
+	// a rejected watcher gets its 2xx and one NOTIFY terminated with the rules' reason
+	// (stock, and RFC 6665 §4.2.1.3 lets the notifier do so); nothing is kept
+	if expires > 0 && status != StatusTerminated {
 		row := s.Watcher // the op must not share s: NOTIFYs change it while the op waits
 		if err := e.storeSubscription(deadline(f), db.Op{Kind: db.InsertWatcher, Watcher: &row}); err != nil {
 			return e.commitFailed("subscribe: storing "+s.CallID, err)
@@ -99,15 +106,40 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 	}
 	a := e.subscribeOK(expires, s)
 	a.toTag = toTag
-	st := notifyState{status: StatusActive, expires: int64(expires)}
-	if expires == 0 {
+	if expires > 0 && status != StatusTerminated {
+		a.notifs = e.winfoNotifies(sh, s.key(), s, now) // its watchers learn of it first (stock)
+	}
+	st := notifyState{status: status, expires: int64(expires)}
+	switch {
+	case status == StatusTerminated:
+		st = notifyState{status: StatusTerminated, reason: orDefault(reason, "rejected")}
+	case expires == 0:
 		// A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, terminating the subscription.
 		st = notifyState{status: StatusTerminated, reason: "timeout"}
-	} else if e.cfg.SendFastNotify == 0 {
+	case e.cfg.SendFastNotify == 0:
 		return a // send_fast_notify=0: the first NOTIFY waits for a state change
 	}
-	a.notifs = []notifyReq{e.buildNotify(s, st, e.currentBody(sh, s.key()))}
+	a.notifs = append(a.notifs, e.buildNotify(s, st, e.bodyFor(sh, s)))
 	return a
+}
+
+// bodyFor is the body a NOTIFY to s carries: the current state, for an active watcher only
+// (a pending or rejected one learns nothing of the presentity, RFC 6665 §4.2.2).
+func (e *Engine) bodyFor(sh *shard, s *subscription) []byte {
+	if s.Status != StatusActive {
+		return nil
+	}
+	if watched := watchedEvent(s.pkg()); watched != "" {
+		return e.winfoBody(sh, s, watched, nil, e.now().Unix())
+	}
+	return e.currentBody(sh, s.key())
+}
+
+func orDefault(s, dflt string) string {
+	if s == "" {
+		return dflt
+	}
+	return s
 }
 
 func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) *answer {
@@ -127,7 +159,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 		return serverError("subscribe: dialog " + dk.CallID + ": stale CSeq " +
 			strconv.FormatInt(cseq, 10) + " <= " + strconv.FormatInt(s.RemoteCSeq, 10))
 	}
-	body := e.currentBody(sh, key)
+	body := e.bodyFor(sh, s)
 	if expires == 0 {
 		if err := e.storeSubscription(dl, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
 			return e.commitFailed("subscribe: removing "+dk.CallID, err)
@@ -135,10 +167,8 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 		e.delSub(sh, s)
 		s.RemoteCSeq = cseq
 		a := e.subscribeOK(0, s)
-		if s.Status != StatusActive {
-			body = nil
-		}
-		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body)}
+		a.notifs = append(e.winfoNotifies(sh, key, nil, now),
+			e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body))
 		return a
 	}
 	row := s.Watcher // applied to s only once stored
@@ -151,8 +181,9 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 		s.connection = conn // the refresh may come over a new connection
 	}
 	a := e.subscribeOK(expires, s)
+	a.notifs = e.winfoNotifies(sh, key, s, now)
 	if e.cfg.SendFastNotify != 0 {
-		a.notifs = []notifyReq{e.buildNotify(s, notifyState{status: StatusActive, expires: int64(expires)}, body)}
+		a.notifs = append(a.notifs, e.buildNotify(s, notifyState{status: s.Status, expires: int64(expires)}, e.bodyFor(sh, s)))
 	}
 	return a
 }

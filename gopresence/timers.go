@@ -104,16 +104,12 @@ func (e *Engine) expireShardSubscriptions(sh *shard, now int64) (out []notifyReq
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	var ops []db.Op
-	for key, subs := range sh.subs {
+	for _, subs := range sh.subs {
 		for _, s := range append([]*subscription(nil), subs...) { // delSub edits the list
 			if s.Expires > now {
 				continue
 			}
-			var body []byte
-			if s.Status == StatusActive {
-				body = e.currentBody(sh, key)
-			}
-			out = append(out, e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, body))
+			out = append(out, e.buildNotify(s, notifyState{status: StatusTerminated, reason: "timeout"}, e.bodyFor(sh, s)))
 			ops = append(ops, db.Op{Kind: db.DeleteWatcher, Dialog: s.dialog()})
 			e.delSub(sh, s)
 		}

@@ -149,18 +149,9 @@ int gp_add_event(pres_ev_t *event)
 		free_params(parsed.params.list);
 		return 0; /* already registered: stock does nothing either */
 	}
-	/* What this module does not do yet, it refuses, so that the configuration stops at
-	 * start-up naming the event instead of serving it wrongly. */
-	dot = memchr(parsed.name.s, '.', parsed.name.len);
-	if(dot && parsed.name.s + parsed.name.len - dot > 5 && strncmp(dot + 1, "winfo", 5) == 0) {
-		LM_ERR("add_event \"%.*s\": watcher-info events registered by another module are not"
-			   " supported by this presence module yet\n", event->name.len, event->name.s);
-		goto error;
-	}
-	if(event->req_auth) {
-		LM_ERR("add_event \"%.*s\": watcher authorization by another module (req_auth) is not"
-			   " supported by this presence module yet (presence_xml: force_active=1 is not"
-			   " enough either)\n", event->name.len, event->name.s);
+	if(event->req_auth && (event->get_auth_status == NULL || event->get_rules_doc == NULL)) {
+		LM_ERR("add_event \"%.*s\": req_auth without get_auth_status and get_rules_doc\n",
+				event->name.len, event->name.s);
 		goto error;
 	}
 	if(parsed.name.len + 6 > (int)sizeof(buf)) {
@@ -180,12 +171,20 @@ int gp_add_event(pres_ev_t *event)
 	ev->evp = copy_event_shm(&parsed);
 	if(ev->name.s == NULL || ev->content_type.s == NULL || ev->evp == NULL)
 		goto error;
-	/* stock decides the type from the name, whatever the module set */
-	ev->type = PUBL_TYPE;
-	memcpy(buf, parsed.name.s, parsed.name.len);
-	memcpy(buf + parsed.name.len, ".winfo", 6);
-	peer.s = buf;
-	peer.len = parsed.name.len + 6;
+	/* stock decides the type from the name, whatever the module set: "x.winfo" is the
+	 * watcher info (RFC 3857) of "x", and the two name each other as wipeer */
+	dot = memchr(parsed.name.s, '.', parsed.name.len);
+	if(dot && parsed.name.s + parsed.name.len - dot > 5 && strncmp(dot + 1, "winfo", 5) == 0) {
+		ev->type = WINFO_TYPE;
+		peer.s = parsed.name.s;
+		peer.len = dot - parsed.name.s;
+	} else {
+		ev->type = PUBL_TYPE;
+		memcpy(buf, parsed.name.s, parsed.name.len);
+		memcpy(buf + parsed.name.len, ".winfo", 6);
+		peer.s = buf;
+		peer.len = parsed.name.len + 6;
+	}
 	ev->wipeer = gp_contains_event(&peer, NULL);
 	if(ev->wipeer)
 		ev->wipeer->wipeer = ev;
@@ -261,16 +260,16 @@ static int events_config(pres_ev_t *ev, char **text, int *len)
 		return 0;
 	if(events_config(ev->next, text, len) < 0)
 		return -1;
-	n = 13 + ev->name.len + 1 + ev->content_type.len + 1 + 10 + 1 + 3 + 1;
+	n = 13 + ev->name.len + 1 + ev->content_type.len + 1 + 10 + 1 + 3 + 1 + 5 + 1;
 	p = pkg_reallocxf(*text, *len + n + 1);
 	if(p == NULL) {
 		PKG_MEM_ERROR;
 		return -1;
 	}
 	*text = p;
-	*len += snprintf(p + *len, n + 1, "module_event=%.*s\t%.*s\t%u\t%s\n", ev->name.len,
+	*len += snprintf(p + *len, n + 1, "module_event=%.*s\t%.*s\t%u\t%s\t%s\n", ev->name.len,
 			ev->name.s, ev->content_type.len, ev->content_type.s, ev->default_expires,
-			ev->agg_nbody ? "agg" : "-");
+			ev->agg_nbody ? "agg" : "-", ev->type == WINFO_TYPE ? "winfo" : "publ");
 	return 0;
 }
 

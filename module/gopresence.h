@@ -61,6 +61,11 @@ pres_ev_t *gp_event_named(const char *name, int len);
 /* appends their "module_event=" lines to the engine configuration */
 int gp_module_events_config(char **text, int *len);
 
+/* auth.c: at an initial SUBSCRIBE of an event whose module authorizes watchers, its
+ * verdict as AuthStatus/AuthReason fields. 0 (also when there is nothing to decide), -1 the
+ * rules could not be read (stock answers 500) */
+int module_authorize(struct sip_msg *msg, str *watcher_param, wire_buf_t *b);
+
 /* module_body.c: NOTIFY bodies of the events C modules registered */
 typedef struct module_body_cache {
 	pres_ev_t *ev;

@@ -182,6 +182,8 @@ static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *
 	if(param)
 		add_str(b, WF_SCRIPT_PARAM, param);
 	add_duplicates(b, msg);
+	if(type == WT_SUBSCRIBE && module_authorize(msg, param, b) < 0)
+		return -1;
 	return wire_finish(b);
 }
 

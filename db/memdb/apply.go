@@ -12,6 +12,7 @@ type tx struct {
 	d    *database
 	pres *presTable
 	wat  *watchTable
+	auth map[authKey]*db.Authorization
 	undo []func()
 }
 
@@ -22,7 +23,7 @@ func (b *DB) Apply(ops []db.Op) (err error) {
 	if b.closed {
 		return ErrClosed
 	}
-	t := &tx{d: b.d, pres: b.d.pres[b.t.Presentity], wat: b.d.watch[b.t.ActiveWatchers]}
+	t := &tx{d: b.d, pres: b.d.pres[b.t.Presentity], wat: b.d.watch[b.t.ActiveWatchers], auth: b.d.auth[b.t.Watchers]}
 	committed := false
 	defer func() {
 		if !committed {
@@ -88,6 +89,22 @@ func (t *tx) apply(op *db.Op) error {
 		if id, ok := t.wat.byDialog[op.Dialog]; ok {
 			t.delWatcher(id)
 		}
+	case db.SetAuthorization, db.DeleteAuthorization:
+		k := authKeyOf(op.Auth)
+		old, had := t.auth[k]
+		if op.Kind == db.SetAuthorization {
+			row := *op.Auth
+			t.auth[k] = &row
+		} else {
+			delete(t.auth, k)
+		}
+		t.undo = append(t.undo, func() {
+			if had {
+				t.auth[k] = old
+			} else {
+				delete(t.auth, k)
+			}
+		})
 	default:
 		return fmt.Errorf("unknown op %d", op.Kind)
 	}

@@ -63,7 +63,8 @@ type database struct {
 	versions map[string]int
 	pres     map[string]*presTable
 	watch    map[string]*watchTable
-	nextID   int64 // row ids, as SQLite's: load order among equal received times
+	auth     map[string]map[authKey]*db.Authorization // watchers tables
+	nextID   int64                                    // row ids, as SQLite's: load order among equal received times
 	fault    func(op db.Op) error
 }
 
@@ -82,8 +83,16 @@ type watchTable struct {
 	byDialog map[db.DialogKey]int64
 }
 
+// authKey is the watchers table's unique key.
+type authKey struct{ presURI, user, domain, event string }
+
+func authKeyOf(a *db.Authorization) authKey {
+	return authKey{a.PresentityURI, a.WatcherUsername, a.WatcherDomain, a.Event}
+}
+
 func newDatabase() *database {
-	return &database{versions: map[string]int{"version": 1}, pres: map[string]*presTable{}, watch: map[string]*watchTable{}}
+	return &database{versions: map[string]int{"version": 1}, pres: map[string]*presTable{},
+		watch: map[string]*watchTable{}, auth: map[string]map[authKey]*db.Authorization{}}
 }
 
 // create adds the tables that are missing, with their version rows (CREATE TABLE IF NOT
@@ -98,6 +107,9 @@ func (d *database) create(t db.Tables) {
 	}
 	if d.pres[t.Presentity] == nil {
 		d.pres[t.Presentity] = &presTable{rows: map[int64]*db.Presentity{}, byRUID: map[string]int64{}, byETag: map[presKey]int64{}}
+	}
+	if d.auth[t.Watchers] == nil {
+		d.auth[t.Watchers] = map[authKey]*db.Authorization{}
 	}
 	if d.watch[t.ActiveWatchers] == nil {
 		d.watch[t.ActiveWatchers] = &watchTable{rows: map[int64]*db.Watcher{}, byDialog: map[db.DialogKey]int64{}}
@@ -166,6 +178,24 @@ func (b *DB) LoadWatchers(now int64) ([]db.Watcher, error) {
 		func(w *db.Watcher) bool { return w.Expires > now },
 		func(p, q *db.Watcher) int { return 0 },
 		func(w *db.Watcher) db.Watcher { return *w }), nil
+}
+
+// LoadAuthorizations returns copies of the watchers table's rows, ordered by key.
+func (b *DB) LoadAuthorizations() ([]db.Authorization, error) {
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	out := make([]db.Authorization, 0, len(b.d.auth[b.t.Watchers]))
+	for _, a := range b.d.auth[b.t.Watchers] {
+		out = append(out, *a)
+	}
+	slices.SortFunc(out, func(x, y db.Authorization) int {
+		return cmp.Or(cmp.Compare(x.PresentityURI, y.PresentityURI), cmp.Compare(x.Event, y.Event),
+			cmp.Compare(x.WatcherDomain, y.WatcherDomain), cmp.Compare(x.WatcherUsername, y.WatcherUsername))
+	})
+	return out, nil
 }
 
 // selectRows copies the rows keep accepts, ordered by order and then by id (insertion

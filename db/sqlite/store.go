@@ -20,6 +20,7 @@ type store struct {
 
 	insPres, updPres, delPres    *sql.Stmt
 	insWatch, updWatch, delWatch *sql.Stmt
+	setAuth, delAuth             *sql.Stmt
 }
 
 const watcherCols = `presentity_uri, watcher_username, watcher_domain, to_user, to_domain, event,
@@ -50,6 +51,10 @@ func (s *store) prepare() error {
 	s.updWatch = p(`UPDATE ` + s.t.ActiveWatchers + ` SET expires=?, status=?, reason=?,
  remote_cseq=?, local_cseq=?, version=?, contact=?, record_route=? WHERE callid=? AND to_tag=? AND from_tag=?`)
 	s.delWatch = p(`DELETE FROM ` + s.t.ActiveWatchers + ` WHERE callid=? AND to_tag=? AND from_tag=?`)
+	s.setAuth = p(`INSERT OR REPLACE INTO ` + s.t.Watchers + ` (presentity_uri, watcher_username,
+ watcher_domain, event, status, reason, inserted_time) VALUES (?,?,?,?,?,?,?)`)
+	s.delAuth = p(`DELETE FROM ` + s.t.Watchers + ` WHERE presentity_uri=? AND watcher_username=?
+ AND watcher_domain=? AND event=?`)
 	return err
 }
 
@@ -117,6 +122,13 @@ func (s *store) apply(op *db.Op) error {
 			w.LocalCSeq, w.Version, w.Contact, w.RecordRoute, w.CallID, w.ToTag, w.FromTag)
 	case db.DeleteWatcher:
 		_, err = s.delWatch.Exec(op.Dialog.CallID, op.Dialog.ToTag, op.Dialog.FromTag)
+	case db.SetAuthorization:
+		a := op.Auth
+		_, err = s.setAuth.Exec(a.PresentityURI, a.WatcherUsername, a.WatcherDomain, a.Event,
+			a.Status, a.Reason, a.InsertedTime)
+	case db.DeleteAuthorization:
+		a := op.Auth
+		_, err = s.delAuth.Exec(a.PresentityURI, a.WatcherUsername, a.WatcherDomain, a.Event)
 	default:
 		err = fmt.Errorf("unknown op %d", op.Kind)
 	}
@@ -170,6 +182,28 @@ func (s *store) LoadWatchers(now int64) ([]db.Watcher, error) {
 			return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.ActiveWatchers, err)
 		}
 		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// LoadAuthorizations returns every row of the watchers table.
+func (s *store) LoadAuthorizations() ([]db.Authorization, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.c.QueryContext(context.Background(), `SELECT presentity_uri, watcher_username,
+ watcher_domain, event, status, COALESCE(reason,''), inserted_time FROM `+s.t.Watchers+` ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.Watchers, err)
+	}
+	defer rows.Close()
+	var out []db.Authorization
+	for rows.Next() {
+		var a db.Authorization
+		if err := rows.Scan(&a.PresentityURI, &a.WatcherUsername, &a.WatcherDomain, &a.Event,
+			&a.Status, &a.Reason, &a.InsertedTime); err != nil {
+			return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.Watchers, err)
+		}
+		out = append(out, a)
 	}
 	return out, rows.Err()
 }

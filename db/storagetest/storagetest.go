@@ -34,6 +34,7 @@ func Run(t *testing.T, tg Target) {
 		{"PresentityLoadOrderAndExpiry", presentityLoadOrderAndExpiry},
 		{"PresentityUniqueKeys", presentityUniqueKeys},
 		{"WatcherRoundTrip", watcherRoundTrip},
+		{"AuthorizationRoundTrip", authorizationRoundTrip},
 		{"MissingRowsNoError", missingRowsNoError},
 		{"BatchAllOrNothing", batchAllOrNothing},
 		{"ReopenKeepsRows", reopenKeepsRows},
@@ -354,4 +355,39 @@ func deadlinePassedNotApplied(t *testing.T, tg Target) {
 	if err := <-w.EnqueueBy(time.Now().Add(time.Minute), op); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The watchers table: a verdict per (presentity, watcher, event), replaced by a new one for
+// the same key, deleted by key, kept across a reopen, and rolled back with its batch.
+func authorizationRoundTrip(t *testing.T, tg Target) {
+	url := tg.NewURL(t)
+	b := open(t, url, db.DefaultTables)
+	auth := func(user string, status int, reason string) *db.Authorization {
+		return &db.Authorization{PresentityURI: "sip:alice@ex.com", WatcherUsername: user,
+			WatcherDomain: "ex.com", Event: "presence", Status: status, Reason: reason, InsertedTime: 1000}
+	}
+	apply(t, b, db.Op{Kind: db.SetAuthorization, Auth: auth("bob", 2, "")},
+		db.Op{Kind: db.SetAuthorization, Auth: auth("carol", 1, "")},
+		db.Op{Kind: db.SetAuthorization, Auth: auth("bob", 3, "rejected")},
+		db.Op{Kind: db.DeleteAuthorization, Auth: auth("carol", 0, "")},
+		db.Op{Kind: db.DeleteAuthorization, Auth: auth("nobody", 0, "")})
+	want := []db.Authorization{*auth("bob", 3, "rejected")}
+	check := func(b db.Backend, when string) {
+		t.Helper()
+		got, err := b.LoadAuthorizations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: %+v, want %+v", when, got, want)
+		}
+	}
+	check(b, "after the batch")
+	bad := db.Op{Kind: db.InsertPresentity, Presentity: pres("r1", "e1")}
+	if err := b.Apply([]db.Op{bad, {Kind: db.SetAuthorization, Auth: auth("dave", 1, "")}, bad}); err == nil {
+		t.Fatal("a batch with a duplicate presentity was applied")
+	}
+	check(b, "after a failed batch")
+	b.Close()
+	check(open(t, url, db.DefaultTables), "after a reopen")
 }

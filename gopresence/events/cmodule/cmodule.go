@@ -17,26 +17,38 @@ type Event struct {
 	name, contentType string
 	expires           uint32
 	aggregates        bool
+	winfo             bool // a watcher-info event ("presence.winfo"): its state is the engine's
 }
 
 // Parse reads the engine configuration's description of one event, as module/event_list.c
-// writes it: name, content type, default expires and "agg" or "-", separated by tabs.
+// writes it: name, content type, default expires, "agg" or "-", and "winfo" or "publ" (stock's
+// WINFO_TYPE / PUBL_TYPE), separated by tabs.
 func Parse(line string) (Event, error) {
 	f := strings.Split(line, "\t")
-	if len(f) != 4 || f[0] == "" || f[1] == "" {
-		return Event{}, fmt.Errorf("module event %q: want name, content type, expires, agg", line)
+	if len(f) != 5 || f[0] == "" || f[1] == "" || (f[4] != "winfo" && f[4] != "publ") {
+		return Event{}, fmt.Errorf("module event %q: want name, content type, expires, agg, type", line)
 	}
 	exp, err := strconv.ParseUint(f[2], 10, 32)
 	if err != nil {
 		return Event{}, fmt.Errorf("module event %q: default expires: %w", f[0], err)
 	}
-	return Event{name: f[0], contentType: f[1], expires: uint32(exp), aggregates: f[3] == "agg"}, nil
+	return Event{name: f[0], contentType: f[1], expires: uint32(exp), aggregates: f[3] == "agg",
+		winfo: f[4] == "winfo"}, nil
 }
 
 func (e Event) Name() string           { return e.name }
 func (e Event) ContentType() string    { return e.contentType }
 func (e Event) DefaultExpires() uint32 { return e.expires }
-func (e Event) Aggregates() bool       { return e.aggregates }
+func (e Event) Aggregates() bool       { return e.aggregates && !e.winfo }
+
+// Watches names the event whose watchers a watcher-info event lists ("presence" for
+// "presence.winfo"); "" for other events.
+func (e Event) Watches() string {
+	if !e.winfo {
+		return ""
+	}
+	return strings.TrimSuffix(e.name, ".winfo")
+}
 
 // Validate accepts every body: the C module's own check (evs_publ_handl) ran in the worker.
 func (Event) Validate([]byte) error { return nil }
