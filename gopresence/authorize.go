@@ -76,3 +76,86 @@ func (e *Engine) restoreAuthorizations() error {
 	}
 	return nil
 }
+
+// rpcAuthorizations lists the verdicts of a presentity for an event (the watchers table rows
+// stock's update_watchers_status reads), for the module to re-evaluate with new rules in C.
+// args: presentity URI, event.
+func (e *Engine) rpcAuthorizations(args []string) *answer {
+	if len(args) < 2 {
+		return reply(500, "Not enough parameters", "")
+	}
+	key, a := rpcTarget(args[0], args[1])
+	if a != nil {
+		return a
+	}
+	sh := e.shards.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	a = reply(200, "OK", "")
+	for _, v := range sh.auth[key] {
+		a.rows = append(a.rows, []rpcField{{"user", v.WatcherUsername, false},
+			{"domain", v.WatcherDomain, false}, {"status", strconv.Itoa(v.Status), true},
+			{"reason", v.Reason, false}})
+	}
+	return a
+}
+
+// rpcReauthorize applies new verdicts the module's rules gave (update_watchers_status): each
+// changed watcher's subscriptions get the new state at once, in a NOTIFY the caller sends
+// (pending: no body; active: the state; terminated: the rules' reason, and the subscription
+// ends). args: presentity URI, event, then user, domain, status, reason per watcher.
+func (e *Engine) rpcReauthorize(args []string) *answer {
+	if len(args) < 2 || (len(args)-2)%4 != 0 {
+		return reply(500, "Not enough parameters", "")
+	}
+	key, a := rpcTarget(args[0], args[1])
+	if a != nil {
+		return a
+	}
+	sh := e.shards.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	now := e.now().Unix()
+	var ops []db.Op
+	var notifs []notifyReq
+	for i := 2; i < len(args); i += 4 {
+		user, domain, reason := args[i], args[i+1], args[i+3]
+		status, err := strconv.Atoi(args[i+2])
+		if err != nil || status < StatusActive || status > StatusWaiting {
+			return reply(500, "Bad status", "reauthorize: status "+strconv.Quote(args[i+2]))
+		}
+		id := watcherID(user, domain)
+		old := sh.auth[key][id]
+		if old != nil && old.Status == status && old.Reason == reason {
+			continue
+		}
+		v := &db.Authorization{PresentityURI: key.uri, WatcherUsername: user, WatcherDomain: domain,
+			Event: key.event, Status: status, Reason: reason, InsertedTime: now}
+		if old != nil {
+			v.InsertedTime = old.InsertedTime
+		}
+		e.setAuth(sh, key, id, v)
+		ops = append(ops, db.Op{Kind: db.SetAuthorization, Auth: v})
+		for _, s := range append([]*subscription(nil), sh.subs[key]...) { // delSub edits the list
+			if s.WatcherUsername != user || s.WatcherDomain != domain || s.Expires <= now {
+				continue
+			}
+			s.Status, s.Reason = status, intern(reason)
+			if status == StatusTerminated {
+				notifs = append(notifs, e.buildNotify(s, notifyState{status: StatusTerminated, reason: orDefault(reason, "rejected")}, nil))
+				ops = append(ops, db.Op{Kind: db.DeleteWatcher, Dialog: s.dialog()})
+				e.delSub(sh, s)
+				continue
+			}
+			notifs = append(notifs, e.buildNotify(s, notifyState{status: status, expires: s.Expires - now}, e.bodyFor(sh, s)))
+			row := s.Watcher
+			ops = append(ops, db.Op{Kind: db.UpdateWatcher, Watcher: &row})
+		}
+	}
+	if err := e.storeSubscription(time.Time{}, ops...); err != nil {
+		return e.commitFailed("reauthorize "+key.uri, err)
+	}
+	a = reply(200, "OK", "")
+	a.notifs = notifs
+	return a
+}

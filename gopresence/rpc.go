@@ -42,6 +42,13 @@ func (e *Engine) handleRPC(f *wire.Frame) *answer {
 		return reply(200, "OK", "")
 	case "presentity_list":
 		return e.rpcPresentityList(len(args) > 0 && args[0] == "full")
+	// the module's own, for update_watchers_status (bind_presence): not kamcmd commands
+	case "_authorizations":
+		return e.rpcAuthorizations(args)
+	case "_reauthorize":
+		return e.rpcReauthorize(args)
+	case "_bodies":
+		return e.rpcBodies(args)
 	default:
 		return reply(500, "unknown command presence."+cmd, "")
 	}
@@ -112,6 +119,29 @@ func (e *Engine) rpcPresentityList(full bool) *answer {
 			}
 		}
 		sh.mu.Unlock()
+	}
+	return a
+}
+
+// rpcBodies lists a presentity's stored bodies for an event, oldest first, one row each: for
+// bind_presence's get_presentity (presence_xml's pres_check_basic), which aggregates them in C.
+// args: presentity URI, event.
+func (e *Engine) rpcBodies(args []string) *answer {
+	if len(args) < 2 {
+		return reply(500, "Not enough parameters", "")
+	}
+	key, a := rpcTarget(args[0], args[1])
+	if a != nil {
+		return a
+	}
+	sh := e.shards.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	a = reply(200, "OK", "")
+	if pr := sh.pres[key]; pr != nil {
+		for _, p := range pr.publications() {
+			a.rows = append(a.rows, []rpcField{{"body", string(p.Body), false}})
+		}
 	}
 	return a
 }

@@ -2,9 +2,9 @@
  * bind_presence: the inter-module API (presence_api_t of 5.6.3), which presence_dialoginfo,
  * presence_mwi, presence_reginfo, presence_profile (add_event), presence_xml and rls find with
  * find_export("bind_presence", 1, 0). Every member set here works; the members left NULL are
- * the ones this module does not provide yet (watcher authorization, the subscription hash
- * table helpers rls uses, presentity access for presence_xml's pres_check_* functions): a
- * module that needs one refuses to start, naming it, instead of failing later.
+ * the ones this module does not provide yet (the subscription hash table helpers and
+ * extract_sdialog_info that rls uses, update_presentity, pres_refresh_watchers): a module that
+ * needs one refuses to start, naming it, instead of failing later.
  */
 #include <string.h>
 
@@ -86,6 +86,79 @@ static int api_pres_auth_status(struct sip_msg *msg, str watcher_uri, str pres_u
 	return status;
 }
 
+/* get_presentity: the presentity's current NOTIFY body for ev, as stock's get_p_notify_body:
+ * the stored bodies aggregated by the module's agg_nbody, or the newest one. pkg memory,
+ * released with free_presentity. (presence_xml's pres_check_basic/activities call it from
+ * the script.) */
+static str *api_get_presentity(str pres_uri, pres_ev_t *ev, str *etag, str *contact)
+{
+	str args[2] = {pres_uri, ev->name}, *out = NULL, **bodies = NULL;
+	wire_answer_t a;
+	wire_rpc_item_t it;
+	struct sip_uri uri;
+	size_t off;
+	int n = 0, i;
+
+	if(ev->type == WINFO_TYPE || engine_command("_bodies", args, 2, &a) != 0)
+		return NULL;
+	if(a.code >= 300)
+		goto done;
+	for(off = a.rows_off; wire_next_rpc_item(&a.frame, &off, &it) == 1;)
+		n += it.tag == WF_RPC_STR;
+	if(n == 0 || (bodies = pkg_malloc(n * sizeof(str *))) == NULL)
+		goto done;
+	n = 0;
+	for(off = a.rows_off; wire_next_rpc_item(&a.frame, &off, &it) == 1;) {
+		if(it.tag != WF_RPC_STR)
+			continue;
+		bodies[n] = pkg_malloc(sizeof(str) + it.value.len + 1);
+		if(bodies[n] == NULL) {
+			PKG_MEM_ERROR;
+			break;
+		}
+		bodies[n]->s = (char *)(bodies[n] + 1);
+		bodies[n]->len = it.value.len;
+		memcpy(bodies[n]->s, it.value.v, it.value.len);
+		bodies[n]->s[it.value.len] = 0;
+		n++;
+	}
+	if(n > 0 && ev->agg_nbody) {
+		if(parse_uri(pres_uri.s, pres_uri.len, &uri) == 0)
+			out = ev->agg_nbody(&uri.user, &uri.host, bodies, n, -1);
+	} else if(n > 0 && (out = pkg_malloc(sizeof(str))) != NULL) {
+		/* the newest, in its own block: free_presentity frees s, then the str */
+		out->len = bodies[n - 1]->len;
+		out->s = pkg_malloc(out->len + 1);
+		if(out->s == NULL) {
+			pkg_free(out);
+			out = NULL;
+		} else {
+			memcpy(out->s, bodies[n - 1]->s, out->len + 1);
+		}
+	}
+	for(i = 0; i < n; i++)
+		pkg_free(bodies[i]);
+	pkg_free(bodies);
+done:
+	engine_answer_free(&a);
+	return out;
+}
+
+/* free_presentity: what get_presentity returned, freed the way it was made (stock
+ * free_notify_body) */
+static void api_free_presentity(str *body, pres_ev_t *ev)
+{
+	if(body == NULL)
+		return;
+	if(body->s) {
+		if(ev->agg_nbody && ev->free_body)
+			ev->free_body(body->s);
+		else
+			pkg_free(body->s);
+	}
+	pkg_free(body);
+}
+
 int bind_presence(presence_api_t *api)
 {
 	if(api == NULL) {
@@ -97,7 +170,10 @@ int bind_presence(presence_api_t *api)
 	api->contains_event = gp_contains_event;
 	api->search_event = gp_search_event;
 	api->get_event_list = gp_get_event_list;
+	api->update_watchers_status = gp_update_watchers_status;
 	api->get_sphere = api_get_sphere;
+	api->get_presentity = api_get_presentity;
+	api->free_presentity = api_free_presentity;
 	api->pres_auth_status = api_pres_auth_status;
 	api->handle_publish = api_handle_publish;
 	api->handle_subscribe0 = api_handle_subscribe0;

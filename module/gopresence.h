@@ -71,6 +71,9 @@ typedef struct module_body_cache {
 	pres_ev_t *ev;
 	str parts; /* the stored bodies last aggregated (pointing into the frame) */
 	str *agg;  /* agg_nbody's result for them */
+	pres_ev_t *rules_ev;
+	str rules_for; /* the presentity whose rules are held (pointing into the frame) */
+	str *rules;	   /* its rules document (get_rules_doc), for apply_auth_nbody */
 } module_body_cache_t;
 typedef struct module_notify {
 	pres_ev_t *ev;
@@ -78,13 +81,20 @@ typedef struct module_notify {
 	str body;
 	int has_body;
 	str *aux;	 /* aux_body_processing's result */
+	str *authorized; /* apply_auth_nbody's result */
 	str copy;	 /* a body from the frame, NUL-terminated for the module */
 } module_notify_t;
 int module_body_finish(const wire_notify_t *n, module_body_cache_t *cache, module_notify_t *out);
 void module_notify_release(module_notify_t *m);
 void module_body_cache_clear(module_body_cache_t *c);
 
-/* rpc.c: kamcmd presence.* */
+/* watchers.c: a change of rules re-evaluates the watchers (update_watchers_status) */
+int gp_update_watchers_status(str *pres_uri, pres_ev_t *event, str *rules_doc);
+/* reads the presentity's rules again first (presence.updateWatchers); -1: none, or failed */
+int gp_update_watchers_rules(str *pres_uri, pres_ev_t *ev);
+
+/* rpc.c: kamcmd presence.*, and the module's own engine commands */
+int engine_command(const char *cmd, str *args, int nargs, wire_answer_t *a);
 int presence_rpc_init(void);
 
 /* notify.c: NOTIFYs from wire fields */

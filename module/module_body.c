@@ -27,11 +27,71 @@ static void free_module_str(str *s, free_body_t *free_fn)
 	pkg_free(s);
 }
 
+static void free_rules(module_body_cache_t *c)
+{
+	if(c->rules) {
+		if(c->rules->s)
+			pkg_free(c->rules->s);
+		pkg_free(c->rules);
+	}
+	c->rules = NULL;
+	c->rules_ev = NULL;
+	c->rules_for.s = NULL;
+	c->rules_for.len = 0;
+}
+
 void module_body_cache_clear(module_body_cache_t *c)
 {
 	if(c->agg)
 		free_module_str(c->agg, c->ev ? c->ev->free_body : NULL);
+	free_rules(c);
 	memset(c, 0, sizeof(*c));
+}
+
+/* the presentity's rules document, read once per fan-out (stock: once per publ_notify) */
+static str *rules_of(module_body_cache_t *c, pres_ev_t *ev, const wire_notify_t *n)
+{
+	str presuri = WSTR(n->pres_uri);
+	struct sip_uri uri;
+
+	if(c->rules_ev == ev && c->rules_for.len == presuri.len
+			&& memcmp(c->rules_for.s, presuri.s, presuri.len) == 0)
+		return c->rules;
+	free_rules(c);
+	c->rules_ev = ev;
+	c->rules_for = presuri;
+	if(parse_uri(presuri.s, presuri.len, &uri) < 0
+			|| ev->get_rules_doc(&uri.user, &uri.host, &c->rules) < 0) {
+		LM_ERR("NOTIFY for %.*s: its %.*s rules could not be read\n", presuri.len, presuri.s,
+				ev->name.len, ev->name.s);
+		c->rules = NULL;
+	}
+	return c->rules;
+}
+
+/* apply_auth_nbody: what this watcher may see of body (presence_xml's pres-rules transformations) */
+static str *authorized_body(pres_ev_t *ev, str *rules, str *body, const wire_notify_t *n)
+{
+	struct sip_uri wuri;
+	str remote = WSTR(n->remote_uri), *final = NULL;
+	subs_t subs;
+
+	memset(&subs, 0, sizeof(subs));
+	if(parse_uri(remote.s, remote.len, &wuri) == 0) {
+		subs.watcher_user = wuri.user;
+		subs.watcher_domain = wuri.host;
+		subs.from_user = wuri.user;
+		subs.from_domain = wuri.host;
+	}
+	subs.pres_uri = WSTR(n->pres_uri);
+	subs.event = ev;
+	subs.status = ACTIVE_STATUS;
+	subs.auth_rules_doc = rules;
+	if(ev->apply_auth_nbody(body, &subs, &final) < 0) {
+		LM_ERR("NOTIFY for %.*s: the rules could not be applied\n", subs.pres_uri.len, subs.pres_uri.s);
+		return NULL;
+	}
+	return final;
 }
 
 /* agg_nbody over the stored bodies in n->body_parts (each copied NUL-terminated into pkg) */
@@ -144,6 +204,11 @@ int module_body_finish(const wire_notify_t *n, module_body_cache_t *cache, modul
 		out->copy.len = n->body.len;
 		body = &out->copy;
 	}
+	if(ev->req_auth && ev->apply_auth_nbody && body && body->s && rules_of(cache, ev, n)) {
+		out->authorized = authorized_body(ev, cache->rules, body, n);
+		if(out->authorized)
+			body = out->authorized;
+	}
 	if(ev->aux_body_processing && body && body->s) {
 		fill_subs(&subs, ev, n);
 		out->aux = ev->aux_body_processing(&subs, body);
@@ -173,6 +238,8 @@ void module_notify_release(module_notify_t *m)
 {
 	if(m->aux)
 		free_module_str(m->aux, m->ev ? m->ev->aux_free_body : NULL);
+	if(m->authorized)
+		free_module_str(m->authorized, m->ev ? m->ev->free_body : NULL);
 	if(m->copy.s)
 		pkg_free(m->copy.s);
 	if(m->headers.s)

@@ -11,24 +11,32 @@
 
 #include "gopresence.h"
 
-/* sends one RPC to the engine and turns its answer into the RPC reply */
-static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int nargs,
-		int as_array)
+int engine_command(const char *cmd, str *args, int nargs, wire_answer_t *a)
 {
 	wire_buf_t req = {0};
-	wire_answer_t a;
-	wire_rpc_item_t it;
-	size_t off;
 	int i, r;
-	void *row = NULL;
 
-	/* library mode registers no RPC (mod_init returns before presence_rpc_init) */
 	wire_begin(&req, WT_RPC, engine_next_id());
 	wire_add_str(&req, WF_RPC_COMMAND, cmd);
 	for(i = 0; i < nargs; i++)
 		wire_add(&req, WF_RPC_ARG, args[i].s, args[i].len);
-	r = engine_call(&req, &a);
+	r = engine_call(&req, a);
 	wire_free(&req);
+	return r;
+}
+
+/* sends one RPC to the engine and turns its answer into the RPC reply */
+static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int nargs,
+		int as_array)
+{
+	wire_answer_t a;
+	wire_rpc_item_t it;
+	size_t off;
+	int r;
+	void *row = NULL;
+
+	/* library mode registers no RPC (mod_init returns before presence_rpc_init) */
+	r = engine_command(cmd, args, nargs, &a);
 	if(r == ENGINE_MALFORMED) {
 		rpc->fault(ctx, 500, "malformed answer from the presence engine");
 		return;
@@ -78,6 +86,26 @@ static void rpc_cleanup(rpc_t *rpc, void *ctx)
 	rpc_engine(rpc, ctx, "cleanup", NULL, 0, 0);
 }
 
+/* updateWatchers / refreshWatchers type 0 for an event whose C module has rules
+ * (presence_xml): its rules are read again and each watcher re-evaluated, as stock's
+ * ki_pres_update_watchers. Returns 1 when it answered, 0 for the engine's own events. */
+static int rpc_module_rules(rpc_t *rpc, void *ctx, str *a)
+{
+	pres_ev_t *ev = gp_event_named(a[1].s, a[1].len);
+	int r;
+
+	if(ev == NULL || ev->get_rules_doc == NULL)
+		return 0;
+	if(a[0].len == 0) {
+		rpc->fault(ctx, 500, "Empty presentity URI");
+		return 1;
+	}
+	r = gp_update_watchers_rules(&a[0], ev);
+	if(r < 0)
+		rpc->fault(ctx, 500, "Processing error");
+	return 1;
+}
+
 static const char *rpc_refresh_watchers_doc[] = {
 		"Refresh watchers: uri event type (0 re-authorize, 1 re-NOTIFY)", 0};
 static void rpc_refresh_watchers(rpc_t *rpc, void *ctx)
@@ -88,6 +116,8 @@ static void rpc_refresh_watchers(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "Not enough parameters");
 		return;
 	}
+	if(type == 0 && rpc_module_rules(rpc, ctx, a))
+		return;
 	a[2].s = int2str(type, &a[2].len);
 	rpc_engine(rpc, ctx, "refreshWatchers", a, 3, 0);
 }
@@ -101,6 +131,8 @@ static void rpc_update_watchers(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "Not enough parameters");
 		return;
 	}
+	if(rpc_module_rules(rpc, ctx, a))
+		return;
 	rpc_engine(rpc, ctx, "updateWatchers", a, 2, 0);
 }
 

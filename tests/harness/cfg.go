@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"slices"
 	"sort"
 	"text/template"
 )
@@ -74,7 +75,9 @@ func (c Cfg) Render() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err := cfgTmpl.Execute(&buf, map[string]any{"C": c, "StockDir": StockModuleDir,
-		"Stock": c.Target == Stock, "Floor": c.Target == Floor})
+		"Stock": c.Target == Stock, "Floor": c.Target == Floor,
+		// presence_xml: stock's always (presence serves no event without it), ours when asked
+		"XML": c.Target == Stock || slices.Contains(c.Companions, "presence_xml")})
 	return buf.Bytes(), err
 }
 

@@ -78,3 +78,18 @@ func TestRegAndProfileEvents(t *testing.T) {
 		}
 	})
 }
+
+// Debian's presence_xml on our presence.so (Kamailio's default kamailio.cfg with
+// WITH_PRESENCE, force_active=1): "presence" becomes presence_xml's (its PUBLISH check, its
+// PIDF aggregation, its authorization), and a watcher is notified as with stock.
+func TestPresenceXMLOnOurs(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
+		watcher := k.startSipp(t, "watch_presence", "note1", "first", "note2", "second")
+		watcher.waitVar(t, "subscribed", 10*time.Second)
+		k.runSipp(t, "publish_modify_remove", "etag", etag, "note", "second")
+		watcher.wait(t)
+	})
+}
