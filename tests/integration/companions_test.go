@@ -93,3 +93,23 @@ func TestPresenceXMLOnOurs(t *testing.T) {
 		watcher.wait(t)
 	})
 }
+
+// presence.winfo (RFC 3857/3858) with presence_xml on ours: the document is the engine's, as
+// stock builds it: full (version 1, no watcher yet) when the winfo subscription starts, then
+// partial (version 2) naming the watcher who subscribed, with its status.
+func TestWatcherInfo(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		w := k.startSipp(t, "winfo_watch")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		k.runSipp(t, "subscribe_any", "event", "presence")
+		got := w.wait(t)
+		for name, want := range map[string]string{"v1": "1", "state1": "full", "v2": "2",
+			"state2": "partial", "who2": "sip:watcher@127.0.0.1", "status2": "active"} {
+			if got[name] != want {
+				t.Errorf("%s = %q, want %q", name, got[name], want)
+			}
+		}
+	})
+}
