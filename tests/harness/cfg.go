@@ -46,6 +46,9 @@ type Cfg struct {
 	// presence module as sent, malformed ones included.
 	Screening bool
 
+	// Ctl loads Kamailio's ctl module on the unix socket CtlSocket, for kamcmd.
+	Ctl bool
+
 	// Companions are Debian's modules loaded after presence (presence_mwi, presence_dialoginfo,
 	// ...): with ours they bind to our presence.so through bind_presence.
 	Companions []string
@@ -54,6 +57,9 @@ type Cfg struct {
 	// when the request has that header, the plain call otherwise.
 	PublishSender, SubscribeWatcher bool
 }
+
+// CtlSocket is where kamcmd reaches this instance (with Ctl): unix:<Dir>/kamailio_ctl.
+func (c Cfg) CtlSocket() string { return "unix:" + c.Dir + "/kamailio_ctl" }
 
 // DBPath is the SQLite file of the default DBURL.
 func (c Cfg) DBPath() string { return c.Dir + "/presence.db" }

@@ -113,3 +113,55 @@ func TestWatcherInfo(t *testing.T) {
 		}
 	})
 }
+
+// Watcher authorization by presence_xml's pres-rules (RFC 5025) on ours, force_active=0 and
+// the rules in the xcap table: a watcher without a rule is pending (200, NOTIFY pending with
+// no body); once a rule allows it and an operator runs presence.updateWatchers, it gets an
+// active NOTIFY with the PIDF. The verdicts are in the watchers table.
+func TestPresRulesAuthorization(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}, ctl: true,
+		xml: map[string]any{"force_active": 0, "integrated_xcap_server": 1}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "publish_initial", "note", "hello")
+		w := k.startSipp(t, "watch_pending")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		k.waitQuery(t, "SELECT watcher_username||' '||status FROM watchers", "watcher 2", dbWait)
+		k.sqlite(t, presRules("alice", "allow"))
+		k.kamcmd(t, "presence.updateWatchers", "sip:alice@127.0.0.1", "presence")
+		if got := w.wait(t)["note"]; got != "hello" {
+			t.Fatalf("active NOTIFY note %q", got)
+		}
+		k.waitQuery(t, "SELECT watcher_username||' '||status FROM watchers", "watcher 1", dbWait)
+	})
+}
+
+// presRules is the SQL that stores user's pres-rules (RFC 5025) in the xcap table: the
+// watcher sip:watcher@127.0.0.1 gets handling (allow, block, polite-block, confirm).
+func presRules(user, handling string) string {
+	rules := `<?xml version="1.0" encoding="UTF-8"?>
+<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
+<cr:rule id="a1"><cr:conditions><cr:identity><cr:one id="sip:watcher@127.0.0.1"/></cr:identity></cr:conditions>
+<cr:actions><sub-handling>` + handling + `</sub-handling></cr:actions>
+<cr:transformations><provide-services><all-services/></provide-services><provide-persons><all-persons/></provide-persons><provide-devices><all-devices/></provide-devices><provide-all-attributes/></cr:transformations>
+</cr:rule></cr:ruleset>`
+	return "INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port) VALUES " +
+		"('" + user + "', '127.0.0.1', '" + rules + "', 2, 'e-" + handling + "', 1, 'sip:" + user + "@127.0.0.1/pres-rules', 0)"
+}
+
+// A watcher the pres-rules block gets 200 and one NOTIFY terminated;reason=rejected (stock's
+// behaviour, which operators rely on); nothing of it is kept but its verdict.
+func TestPresRulesBlock(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"},
+		xml: map[string]any{"force_active": 0, "integrated_xcap_server": 1}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		k.sqlite(t, presRules("alice", "block"))
+		r, s := k.answer(t, "subscribe_any", "event", "presence")
+		wantStatus(t, r, "200 OK")
+		if r.status() == 200 {
+			wantHeader(t, s.notifies(t, 1)[0], "Subscription-State", "terminated;reason=rejected")
+		}
+		k.waitQuery(t, "SELECT watcher_username||' '||status||' '||reason FROM watchers", "watcher 3 rejected", dbWait)
+	})
+}

@@ -7,8 +7,10 @@ package integration
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,9 +43,11 @@ type options struct {
 	skip     map[string]string // target → reason for t.Skip
 	presence map[string]any    // extra modparam("presence", name, value); strings are quoted
 	tm       map[string]any    // modparam("tm", name, value)
+	xml      map[string]any    // modparam("presence_xml", name, value), after the harness's
 	tcp      bool              // listen on tcp:127.0.0.1:<port> as well as udp
 
 	companions []string // Debian modules loaded after presence (presence_mwi, ...)
+	ctl        bool     // load ctl, for kamcmd (k.kamcmd)
 
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
@@ -156,8 +160,9 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 		presence[name] = v
 	}
 	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: 2, Debug: 2,
-		TCP: o.tcp, ModParams: append(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm)...),
-		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions}
+		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
+			harness.ModParams("presence_xml", o.xml)),
+		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions, Ctl: o.ctl}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	hk, err := harness.New(harness.Options{Cfg: cfg, StockWAL: true})
@@ -308,4 +313,15 @@ func freeUDPPort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// kamcmd runs one management command against the instance (options.ctl) and returns its output.
+func (k *kamailio) kamcmd(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("kamcmd", append([]string{"-s", k.CtlSocket()}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kamcmd %v: %v: %s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
