@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"github.com/gopresence/gopresence/gopresence/events"
 	"strconv"
 	"time"
 
@@ -85,10 +86,17 @@ func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq)
 				i++
 				continue
 			}
-			if e.cfg.ForceDelete == 0 {
+			_, ofModule := events.Lookup(key.event, nil).(events.ModuleEvent)
+			if e.cfg.ForceDelete == 0 && !ofModule {
+				// ours render it closed (stock sends no body here: fixed)
 				out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
 			}
 			pr.pubs = append(pr.pubs[:i], pr.pubs[i+1:]...)
+			if e.cfg.ForceDelete == 0 && ofModule {
+				// a C module's bodies without the expired one, as stock's query skips expired
+				// rows (none left: a NOTIFY without body)
+				out = append(out, e.notifyWatchers(sh, key, pr, "", "", now)...)
+			}
 		}
 		if len(pr.pubs) == 0 {
 			delete(sh.pres, key)

@@ -22,6 +22,7 @@ func pidf(note string) string {
 var defaultKeys = map[string][]string{
 	"publish_any":    {"event", "presence", "expires", "60", "ctype", "application/pidf+xml", "body", pidf("any")},
 	"subscribe_any":  {"event", "presence", "expires", "60"},
+	"dialog_publish": {"expires", "120"},
 	"dialog_refresh": {"expires", "300", "target", "sip:alice@127.0.0.1"},
 	"watch_notifies": {"expires", "120", "count", "1"},
 }

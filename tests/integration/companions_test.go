@@ -165,3 +165,20 @@ func TestPresRulesBlock(t *testing.T) {
 		k.waitQuery(t, "SELECT watcher_username||' '||status||' '||reason FROM watchers", "watcher 3 rejected", dbWait)
 	})
 }
+
+// A NOTIFY caused by time (a dialog publication expiring, sent by the engine process's C
+// thread) goes through presence_dialoginfo's callbacks too; with its only publication gone the
+// watcher gets a NOTIFY without body, as from stock (whose query skips expired rows).
+func TestDialogInfoExpiryNotify(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_dialoginfo"}, presence: map[string]any{"clean_period": 1}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "dialog_publish", "id", "d1", "state", "confirmed", "expires", "2")
+		w := k.startSipp(t, "dialog_watch_expiry")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		got := w.wait(t)
+		if got["v1"] != "1" || got["ids1"] != "d1" || got["emptied"] != "1" {
+			t.Errorf("v1 %q, ids1 %q, emptied %q; want 1, d1, 1", got["v1"], got["ids1"], got["emptied"])
+		}
+	})
+}
