@@ -44,7 +44,8 @@ void engine_answer_free(wire_answer_t *a);
 /* sends a frame that has no answer */
 int engine_send(wire_buf_t *req);
 
-/* request.c: one SIP request through the engine */
+/* request.c: one SIP request through the engine; sl callback that notes sent replies */
+int gp_track_replies(void);
 int engine_handle_request(struct sip_msg *msg, int type, str *script_param);
 
 /* presence.c: the script functions (bind_presence's handle_publish too) */

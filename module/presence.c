@@ -124,6 +124,10 @@ static int mod_init(void)
 		LM_ERR("cannot bind to the sl module (load sl.so before presence.so)\n");
 		return -1;
 	}
+	if(gp_track_replies() < 0) {
+		LM_ERR("cannot register a callback with the sl module\n");
+		return -1;
+	}
 	if(load_tm_api(&gp_tmb) != 0) {
 		LM_ERR("cannot bind to the tm module (load tm.so before presence.so)\n");
 		return -1;

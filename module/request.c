@@ -240,9 +240,35 @@ static int reply_error(struct sip_msg *msg)
 	return -1;
 }
 
+/* the request this process last sent a stateless reply to (sl's SLCB_REPLY_READY), so that a
+ * C module's check that replied itself (presence_xml's 415) gets no second reply from us:
+ * stock sends its 500 after it, a second final answer to one request */
+static unsigned int last_replied_id;
+static int last_replied_pid;
+
+static void note_reply(sl_cbp_t *p)
+{
+	if(p->req) {
+		last_replied_id = p->req->id;
+		last_replied_pid = p->req->pid;
+	}
+}
+
+int gp_track_replies(void)
+{
+	static sl_cbelem_t cb = {SLCB_REPLY_READY, note_reply, NULL, NULL};
+	return gp_slb.register_cb(&cb);
+}
+
+static int replied_to(struct sip_msg *msg)
+{
+	return last_replied_id == msg->id && last_replied_pid == msg->pid;
+}
+
 /* A C module's own check of a request for its event (evs_publ_handl, evs_subs_handl: e.g.
  * presence_mwi's message-summary body), in this worker before the engine sees the request.
- * Stock refuses with 500 whatever the check replied itself (publish.c:531, subscribe.c:1146). */
+ * Stock then replies 500 (publish.c:531, subscribe.c:1146), after the check's own reply if it
+ * sent one: we send the 500 only when it did not. */
 static int module_check(struct sip_msg *msg, int type)
 {
 	pres_ev_t *ev;
@@ -266,6 +292,10 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
 
 	if(module_check(msg, type) < 0) {
+		if(replied_to(msg)) {
+			LM_NOTICE("%s: refused by the module of its event, which replied\n", what);
+			return -1;
+		}
 		LM_NOTICE("%s: refused by the module of its event: replying 500\n", what);
 		return reply_error(msg);
 	}

@@ -182,3 +182,19 @@ func TestDialogInfoExpiryNotify(t *testing.T) {
 		}
 	})
 }
+
+// A PUBLISH body presence_xml refuses, through its callback on ours: the same first answer as
+// stock (presence_xml's own 415; both then also send a 500, which the UA ignores), and the
+// engine keeps running.
+func TestPresenceXMLRefusesBadBody(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}, expectedLog: []expectedLog{
+		{"", `xml_publ_handl|ki_handle_publish|handle_publish|refused by the module|publ_handl`, "presence_xml logs the body it refuses"},
+	}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		r, _ := k.answer(t, "publish_any", "body", "<presence")
+		wantStatus(t, r, "415 Unsupported media type")
+		k.runSipp(t, "publish_initial", "note", "after")
+		k.alive(t)
+	})
+}
