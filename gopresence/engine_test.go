@@ -63,7 +63,7 @@ func do(t *testing.T, e *Engine, typ wire.Type, fields map[wire.Tag]string) resu
 		wire.CallID, wire.CSeq, wire.Event, wire.Expires, wire.IfMatch, wire.ContentType,
 		wire.Body, wire.Contact, wire.RecordRoute, wire.Socket, wire.Advertised, wire.Source,
 		wire.ScriptParam, wire.Duplicate, wire.Deadline, wire.BadHeader, wire.ContentLength, wire.ContactCount,
-		wire.AuthStatus, wire.AuthReason} {
+		wire.AuthStatus, wire.AuthReason, wire.SetETag} {
 		if v, ok := fields[tag]; ok {
 			b.AddStr(tag, v)
 		}

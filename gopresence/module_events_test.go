@@ -208,3 +208,28 @@ func TestModuleAuthorizationAndWatcherInfo(t *testing.T) {
 // registerGoPresenceForTests puts the engine's own presence package back after a test made a
 // C module's "presence" take it over (the registry is the process's, as in the engine).
 func registerGoPresenceForTests() { events.Register(presence.Package{}) }
+
+// update_presentity (pua_json's publications): the caller names the publication; publishing
+// again under that name replaces it, and its watchers hear the new state.
+func TestPublicationNamedByCaller(t *testing.T) {
+	e, _, _ := subscribed(t, "")
+	named := func(body, expires string) result {
+		m := publish("", expires, body)
+		m[wire.SetETag] = "call-1@pbx"
+		return do(t, e, wire.TPublish, m)
+	}
+	r := named(pidf1, "60")
+	if r.code != 200 || r.headers["SIP-ETag"] != "call-1@pbx" || len(r.notifs) != 1 {
+		t.Fatalf("first: %+v", r)
+	}
+	r = named(pidf2, "60")
+	if r.code != 200 || r.headers["SIP-ETag"] != "call-1@pbx" || len(r.notifs) != 1 || r.notifs[0][wire.NBody] != pidf2 {
+		t.Fatalf("replacement: %+v", r)
+	}
+	if s := e.Stats(); s.Publications != 1 {
+		t.Fatalf("%d publications, want the one replaced", s.Publications)
+	}
+	if r = named("", "0"); r.code != 200 || e.Stats().Publications != 0 {
+		t.Fatalf("removal: %+v, %+v", r, e.Stats())
+	}
+}

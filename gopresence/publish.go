@@ -35,7 +35,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	body, _ := f.Get(wire.Body)
 	ifMatch, conditional := f.Get(wire.IfMatch)
 	etag := strings.TrimSpace(string(ifMatch))
-	if !conditional && len(body) == 0 {
+	if !conditional && len(body) == 0 && !f.Has(wire.SetETag) {
 		// RFC 3903 §6 step 3: an initial PUBLISH must carry state.
 		return reply(400, "Invalid request", "publish: initial PUBLISH without body")
 	}
@@ -71,8 +71,16 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	now := e.now().Unix()
 	pr := sh.pres[key]
 
+	// update_presentity (pua_json, kazoo): the calling module names the publication, and
+	// republishing under that name replaces it (stock's replace=1), keeping the name
+	fixed := f.Str(wire.SetETag)
+	if fixed != "" {
+		etag, conditional = fixed, pr != nil && pr.find(fixed) >= 0
+	}
 	if !conditional {
-		etag = e.newETag(0)
+		if fixed == "" {
+			etag = e.newETag(0)
+		}
 		if expires == 0 {
 			// A new publication that expires at once holds no state (stock stores it until
 			// the next cleanup and notifies: a quirk we do not copy).
@@ -121,6 +129,9 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 	upd := *pub
 	upd.ETag = e.newETag(etagGeneration(etag) + 1)
+	if fixed != "" {
+		upd.ETag = fixed
+	}
 	upd.Expires = now + int64(expires)
 	upd.ReceivedTime = now
 	upd.Priority = now - pidPriorityBase

@@ -2,15 +2,16 @@
  * bind_presence: the inter-module API (presence_api_t of 5.6.3), which presence_dialoginfo,
  * presence_mwi, presence_reginfo, presence_profile (add_event), presence_xml and rls find with
  * find_export("bind_presence", 1, 0). Every member set here works; the members left NULL are
- * the ones this module does not provide yet (the subscription hash table helpers and
- * extract_sdialog_info that rls uses, update_presentity, pres_refresh_watchers): a module that
- * needs one refuses to start, naming it, instead of failing later.
+ * the ones this module does not provide yet (the subscription hash table helpers,
+ * extract_sdialog_info and update_db_subs_timer that rls uses): a module that needs one
+ * refuses to start, naming it, instead of failing later.
  */
 #include <string.h>
 
 #include "../../core/dprint.h"
 #include "../../core/mem/mem.h"
 #include "../../core/parser/parse_uri.h"
+#include "../../core/ut.h"
 
 #include "gopresence.h"
 
@@ -159,6 +160,89 @@ static void api_free_presentity(str *body, pres_ev_t *ev)
 	pkg_free(body);
 }
 
+/* an engine command whose answer may carry NOTIFYs, sent from this process; 0 ok, -1 not */
+static int engine_command_notify(const char *cmd, str *args, int nargs)
+{
+	wire_answer_t a;
+	int r;
+
+	if(engine_command(cmd, args, nargs, &a) != 0) {
+		LM_ERR("%s: the presence engine did not answer\n", cmd);
+		return -1;
+	}
+	r = a.code < 300 ? 0 : -1;
+	if(r < 0)
+		LM_ERR("%s: %d %.*s\n", cmd, a.code, (int)a.reason.len, a.reason.v);
+	notify_send_all(&a.frame, a.notifies_off);
+	engine_answer_free(&a);
+	return r;
+}
+
+/* pres_refresh_watchers: type 0 re-reads the rules (events whose module has them), type 1
+ * sends every active watcher the current state; type 2 (pidf-manipulation hard state) is
+ * not supported. */
+static int api_pres_refresh_watchers(str *pres, str *event, int type)
+{
+	pres_ev_t *ev = gp_event_named(event->s, event->len);
+	str args[3] = {*pres, *event, STR_NULL};
+
+	if(type == 0 && ev && ev->get_rules_doc)
+		return gp_update_watchers_rules(pres, ev);
+	if(type == 2) {
+		LM_ERR("pres_refresh_watchers type 2 (pidf-manipulation) is not supported\n");
+		return -1;
+	}
+	args[2].s = int2str(type, &args[2].len);
+	return engine_command_notify("refreshWatchers", args, 3);
+}
+
+/* update_presentity: a publication without a SIP request (pua_json, kazoo), applied by the
+ * engine as a PUBLISH of user@realm; the NOTIFYs it causes leave from this process. With
+ * new_t or replace, etag is the name the caller gives the publication (pua_json: the Call-ID),
+ * and a publication of that name is replaced (stock's replace); else it names the one to
+ * refresh or modify, as SIP-If-Match. */
+static int api_update_presentity(str *event, str *realm, str *user, str *etag, str *sender,
+		str *body, int expires, int new_t, int replace)
+{
+	wire_buf_t req = {0};
+	wire_answer_t a;
+	char ruri[512];
+	int n, r;
+
+	n = snprintf(ruri, sizeof(ruri), "sip:%.*s@%.*s", user->len, user->s, realm->len, realm->s);
+	if(n >= (int)sizeof(ruri)) {
+		LM_ERR("update_presentity: presentity URI too long\n");
+		return -1;
+	}
+	wire_begin(&req, WT_PUBLISH, engine_next_id());
+	wire_add(&req, WF_RURI, ruri, n);
+	wire_add(&req, WF_EVENT, event->s, event->len);
+	wire_add_int(&req, WF_EXPIRES, expires);
+	wire_add_str(&req, WF_CONTENT_LENGTH, "1");
+	if(etag && etag->len)
+		wire_add(&req, (new_t || replace) ? WF_SET_ETAG : WF_IF_MATCH, etag->s, etag->len);
+	if(body && body->len)
+		wire_add(&req, WF_BODY, body->s, body->len);
+	if(sender && sender->len)
+		wire_add(&req, WF_SCRIPT_PARAM, sender->s, sender->len);
+	if(wire_finish(&req) < 0) {
+		wire_free(&req);
+		return -1;
+	}
+	r = engine_call(&req, &a);
+	wire_free(&req);
+	if(r != 0) {
+		LM_ERR("update_presentity %s: the presence engine did not answer\n", ruri);
+		return -1;
+	}
+	r = a.code < 300 ? 0 : -1;
+	if(r < 0)
+		LM_ERR("update_presentity %s: %d %.*s\n", ruri, a.code, (int)a.reason.len, a.reason.v);
+	notify_send_all(&a.frame, a.notifies_off);
+	engine_answer_free(&a);
+	return r;
+}
+
 int bind_presence(presence_api_t *api)
 {
 	if(api == NULL) {
@@ -178,5 +262,7 @@ int bind_presence(presence_api_t *api)
 	api->handle_publish = api_handle_publish;
 	api->handle_subscribe0 = api_handle_subscribe0;
 	api->handle_subscribe = api_handle_subscribe;
+	api->update_presentity = api_update_presentity;
+	api->pres_refresh_watchers = api_pres_refresh_watchers;
 	return 0;
 }

@@ -51,6 +51,7 @@ const (
 	Deadline      Tag = 24 // unix time in ms when the worker stops waiting (it then answers 500): the engine applies nothing after it
 	AuthStatus    Tag = 25 // initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 5 polite-block)
 	AuthReason    Tag = 26 // with AuthStatus: the reason its rules gave (e.g. rejected), if any
+	SetETag       Tag = 27 // update_presentity (bind_presence): the entity-tag the calling module names the publication with; the one holding it is replaced, else it is created
 )
 
 // Answer fields.

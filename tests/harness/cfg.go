@@ -83,7 +83,8 @@ func (c Cfg) Render() ([]byte, error) {
 	err := cfgTmpl.Execute(&buf, map[string]any{"C": c, "StockDir": StockModuleDir,
 		"Stock": c.Target == Stock, "Floor": c.Target == Floor,
 		// presence_xml: stock's always (presence serves no event without it), ours when asked
-		"XML": c.Target == Stock || slices.Contains(c.Companions, "presence_xml")})
+		"XML":     c.Target == Stock || slices.Contains(c.Companions, "presence_xml"),
+		"PuaJSON": slices.Contains(c.Companions, "pua_json")})
 	return buf.Bytes(), err
 }
 

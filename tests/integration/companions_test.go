@@ -198,3 +198,21 @@ func TestPresenceXMLRefusesBadBody(t *testing.T) {
 		k.alive(t)
 	})
 }
+
+// Debian's pua_json publishing through our presence.so (bind_presence's update_presentity):
+// message-summary state from JSON reaches a watcher, and a second publication under the same
+// Call-ID replaces the first (stock's replace), so one publication is held.
+func TestPuaJSONUpdatePresentity(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_mwi", "json", "pua_json"}, skip: map[string]string{
+		"stock": "stock's update_presentity with replace needs the database's replace, which db_sqlite " +
+			"lacks (\"replace is required for pidf-manipulation support\"): nothing is stored"}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "json_mwi", "waiting", "no", "callid", "mwi-1")
+		k.runSipp(t, "json_mwi", "waiting", "yes", "callid", "mwi-1")
+		k.waitQuery(t, "SELECT count(*) FROM presentity WHERE event='message-summary'", "1", dbWait)
+		if w := k.runSipp(t, "mwi_watch"); w["waiting"] != "yes" || w["voice"] != "2/8 (0/2)" {
+			t.Fatalf("NOTIFY body: Messages-Waiting %q, Voice-Message %q", w["waiting"], w["voice"])
+		}
+	})
+}
