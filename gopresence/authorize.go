@@ -79,19 +79,8 @@ func (e *Engine) restoreAuthorizations() error {
 
 // rpcAuthorizations lists the verdicts of a presentity for an event (the watchers table rows
 // stock's update_watchers_status reads), for the module to re-evaluate with new rules in C.
-// args: presentity URI, event.
-func (e *Engine) rpcAuthorizations(args []string) *answer {
-	if len(args) < 2 {
-		return reply(500, "Not enough parameters", "")
-	}
-	key, a := rpcTarget(args[0], args[1])
-	if a != nil {
-		return a
-	}
-	sh := e.shards.of(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	a = reply(200, "OK", "")
+func (e *Engine) rpcAuthorizations(sh *shard, key presentityKey, _ []string) *answer {
+	a := reply(200, "OK", "")
 	for _, v := range sh.auth[key] {
 		a.rows = append(a.rows, []rpcField{{"user", v.WatcherUsername, false},
 			{"domain", v.WatcherDomain, false}, {"status", strconv.Itoa(v.Status), true},
@@ -103,22 +92,15 @@ func (e *Engine) rpcAuthorizations(args []string) *answer {
 // rpcReauthorize applies new verdicts the module's rules gave (update_watchers_status): each
 // changed watcher's subscriptions get the new state at once, in a NOTIFY the caller sends
 // (pending: no body; active: the state; terminated: the rules' reason, and the subscription
-// ends). args: presentity URI, event, then user, domain, status, reason per watcher.
-func (e *Engine) rpcReauthorize(args []string) *answer {
-	if len(args) < 2 || (len(args)-2)%4 != 0 {
+// ends). args: user, domain, status, reason per watcher.
+func (e *Engine) rpcReauthorize(sh *shard, key presentityKey, args []string) *answer {
+	if len(args)%4 != 0 {
 		return reply(500, "Not enough parameters", "")
 	}
-	key, a := rpcTarget(args[0], args[1])
-	if a != nil {
-		return a
-	}
-	sh := e.shards.of(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	now := e.now().Unix()
 	var ops []db.Op
 	var notifs []notifyReq
-	for i := 2; i < len(args); i += 4 {
+	for i := 0; i < len(args); i += 4 {
 		user, domain, reason := args[i], args[i+1], args[i+3]
 		status, err := strconv.Atoi(args[i+2])
 		if err != nil || status < StatusActive || status > StatusWaiting {
@@ -155,7 +137,7 @@ func (e *Engine) rpcReauthorize(args []string) *answer {
 	if err := e.storeSubscription(time.Time{}, ops...); err != nil {
 		return e.commitFailed("reauthorize "+key.uri, err)
 	}
-	a = reply(200, "OK", "")
+	a := reply(200, "OK", "")
 	a.notifs = notifs
 	return a
 }

@@ -44,11 +44,11 @@ func (e *Engine) handleRPC(f *wire.Frame) *answer {
 		return e.rpcPresentityList(len(args) > 0 && args[0] == "full")
 	// the module's own, for update_watchers_status (bind_presence): not kamcmd commands
 	case "_authorizations":
-		return e.rpcAuthorizations(args)
+		return e.onPresentity(args, e.rpcAuthorizations)
 	case "_reauthorize":
-		return e.rpcReauthorize(args)
+		return e.onPresentity(args, e.rpcReauthorize)
 	case "_bodies":
-		return e.rpcBodies(args)
+		return e.onPresentity(args, e.rpcBodies)
 	default:
 		return reply(500, "unknown command presence."+cmd, "")
 	}
@@ -123,10 +123,9 @@ func (e *Engine) rpcPresentityList(full bool) *answer {
 	return a
 }
 
-// rpcBodies lists a presentity's stored bodies for an event, oldest first, one row each: for
-// bind_presence's get_presentity (presence_xml's pres_check_basic), which aggregates them in C.
-// args: presentity URI, event.
-func (e *Engine) rpcBodies(args []string) *answer {
+// onPresentity runs an engine command of the module's on the presentity its first two
+// arguments name (URI, event), under the presentity's lock, with the arguments after them.
+func (e *Engine) onPresentity(args []string, cmd func(sh *shard, key presentityKey, rest []string) *answer) *answer {
 	if len(args) < 2 {
 		return reply(500, "Not enough parameters", "")
 	}
@@ -137,7 +136,13 @@ func (e *Engine) rpcBodies(args []string) *answer {
 	sh := e.shards.of(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	a = reply(200, "OK", "")
+	return cmd(sh, key, args[2:])
+}
+
+// rpcBodies lists a presentity's stored bodies for an event, oldest first, one row each: for
+// bind_presence's get_presentity (presence_xml's pres_check_basic), which aggregates them in C.
+func (e *Engine) rpcBodies(sh *shard, key presentityKey, _ []string) *answer {
+	a := reply(200, "OK", "")
 	if pr := sh.pres[key]; pr != nil {
 		for _, p := range pr.publications() {
 			a.rows = append(a.rows, []rpcField{{"body", string(p.Body), false}})

@@ -160,22 +160,27 @@ static void api_free_presentity(str *body, pres_ev_t *ev)
 	pkg_free(body);
 }
 
-/* an engine command whose answer may carry NOTIFYs, sent from this process; 0 ok, -1 not */
+/* what an engine answer to an API call means: its NOTIFYs leave from this process; 0 for a
+ * success, -1 (logged, naming what) otherwise. r is engine_call's result. */
+static int api_answer(int r, wire_answer_t *a, const char *what)
+{
+	if(r != 0) {
+		LM_ERR("%s: the presence engine did not answer\n", what);
+		return -1;
+	}
+	r = a->code < 300 ? 0 : -1;
+	if(r < 0)
+		LM_ERR("%s: %d %.*s\n", what, a->code, (int)a->reason.len, a->reason.v);
+	notify_send_all(&a->frame, a->notifies_off);
+	engine_answer_free(a);
+	return r;
+}
+
+/* an engine command whose answer may carry NOTIFYs, sent from this process */
 static int engine_command_notify(const char *cmd, str *args, int nargs)
 {
 	wire_answer_t a;
-	int r;
-
-	if(engine_command(cmd, args, nargs, &a) != 0) {
-		LM_ERR("%s: the presence engine did not answer\n", cmd);
-		return -1;
-	}
-	r = a.code < 300 ? 0 : -1;
-	if(r < 0)
-		LM_ERR("%s: %d %.*s\n", cmd, a.code, (int)a.reason.len, a.reason.v);
-	notify_send_all(&a.frame, a.notifies_off);
-	engine_answer_free(&a);
-	return r;
+	return api_answer(engine_command(cmd, args, nargs, &a), &a, cmd);
 }
 
 /* pres_refresh_watchers: type 0 re-reads the rules (events whose module has them), type 1
@@ -231,16 +236,7 @@ static int api_update_presentity(str *event, str *realm, str *user, str *etag, s
 	}
 	r = engine_call(&req, &a);
 	wire_free(&req);
-	if(r != 0) {
-		LM_ERR("update_presentity %s: the presence engine did not answer\n", ruri);
-		return -1;
-	}
-	r = a.code < 300 ? 0 : -1;
-	if(r < 0)
-		LM_ERR("update_presentity %s: %d %.*s\n", ruri, a.code, (int)a.reason.len, a.reason.v);
-	notify_send_all(&a.frame, a.notifies_off);
-	engine_answer_free(&a);
-	return r;
+	return api_answer(r, &a, "update_presentity");
 }
 
 int bind_presence(presence_api_t *api)
