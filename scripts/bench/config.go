@@ -26,6 +26,7 @@ type config struct {
 	cpuSec   int
 
 	fanout         []int
+	blfFanout      []int
 	fanoutChildren int
 	fanoutSubRate  int
 	fanoutPerSipp  int
@@ -104,12 +105,12 @@ func loadConfig() {
 		}
 	}
 	c.sections = map[string]bool{}
-	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,held,gobench"), ",") {
+	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,blf,held,gobench"), ",") {
 		switch s {
-		case "rate", "cpu", "fanout", "held", "gobench":
+		case "rate", "cpu", "fanout", "blf", "held", "gobench":
 			c.sections[s] = true
 		default:
-			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, held, gobench)", s)
+			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, blf, held, gobench)", s)
 		}
 	}
 	c.children = envInts("BENCH_CHILDREN", "1,4")
@@ -120,6 +121,7 @@ func loadConfig() {
 	c.cpuRate = envInt("BENCH_CPU_RATE", 100)
 	c.cpuSec = envInt("BENCH_CPU_SECONDS", atoi(q("20", "10")))
 	c.fanout = envInts("BENCH_FANOUT", q("1000,10000", "500,5000"))
+	c.blfFanout = envInts("BENCH_BLF_FANOUT", q("1000", "500"))
 	c.fanoutChildren = envInt("BENCH_FANOUT_CHILDREN", 1)
 	c.fanoutSubRate = envInt("BENCH_FANOUT_SUB_RATE", 250)
 	c.fanoutPerSipp = envInt("BENCH_FANOUT_PER_SIPP", 2500)

@@ -19,7 +19,7 @@ type kamailio struct {
 // Kamailio's own schema. Target harness.Floor is the same cfg without any presence module,
 // PUBLISH and SUBSCRIBE answered 200 by sl_send_reply: Kamailio's own cost of those requests
 // (cpuSection only; no DB).
-func newKamailio(target string, children int, dir string, pkgMB int) (*kamailio, error) {
+func newKamailio(target string, children int, dir string, pkgMB int, companions ...string) (*kamailio, error) {
 	os.RemoveAll(dir) // a fresh directory: dir is always inside the bench's work directory
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -28,7 +28,9 @@ func newKamailio(target string, children int, dir string, pkgMB int) (*kamailio,
 	if err != nil {
 		return nil, err
 	}
-	k, err := harness.New(harness.Options{Cfg: benchCfg(target, children, port, dir),
+	cfg := benchCfg(target, children, port, dir)
+	cfg.Companions = companions
+	k, err := harness.New(harness.Options{Cfg: cfg,
 		StockWAL: conf.stockWAL, ShmMB: conf.shmMB, PkgMB: pkgMB, Nice: conf.nice})
 	if err != nil {
 		return nil, err

@@ -132,6 +132,7 @@ func run() {
 	section("rate", rateSection)
 	section("cpu", cpuSection)
 	section("fanout", fanoutSection)
+	section("blf", blfSection)
 	section("held", heldSection)
 	section("gobench", goBenchSection)
 
@@ -221,8 +222,8 @@ func startTarget(target string, children int, dir string) *kamailio {
 }
 
 // startTargetWith is startTarget with Kamailio's private memory (-M) set to pkgMB.
-func startTargetWith(target string, children int, dir string, pkgMB int) *kamailio {
-	k, err := newKamailio(target, children, dir, pkgMB)
+func startTargetWith(target string, children int, dir string, pkgMB int, companions ...string) *kamailio {
+	k, err := newKamailio(target, children, dir, pkgMB, companions...)
 	if err == nil {
 		err = k.start()
 	}
@@ -530,13 +531,40 @@ func cpuRun(target, scen string, children, rate int) val {
 
 // ---------------------------------------------------------------- 2: fan-out
 
-func fanoutSection() {
-	for _, n := range conf.fanout {
-		lat := b.add(fmt.Sprintf("fan-out, %d watchers: modify PUBLISH sent → last watcher has its NOTIFY (ms; children=%d)", n, conf.fanoutChildren), "lower")
-		med := b.add(fmt.Sprintf("fan-out, %d watchers: … → half of the watchers have it (median, ms)", n), "lower")
-		cpu := b.add(fmt.Sprintf("fan-out, %d watchers: Kamailio CPU s per 1,000 NOTIFYs", n), "lower")
+// fanKind is what a fan-out publishes: presence (PIDF, the engine's package or stock's
+// presence_xml) or BLF (dialog-info through Debian's presence_dialoginfo, on both targets).
+type fanKind struct {
+	name, event, ctype string
+	companions         []string
+	body               func(pres, word string) string // one line: SIPp keys hold no newline
+}
+
+var (
+	presenceFan = fanKind{name: "fan-out", event: "presence", ctype: "application/pidf+xml",
+		body: func(pres, word string) string {
+			return `<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:` +
+				pres + `@127.0.0.1"><tuple id="t1"><status><basic>open</basic></status><note>` + word + `</note></tuple></presence>`
+		}}
+	blfFan = fanKind{name: "BLF fan-out (presence_dialoginfo)", event: "dialog", ctype: "application/dialog-info+xml",
+		companions: []string{"presence_dialoginfo"},
+		body: func(pres, word string) string {
+			return `<?xml version="1.0" encoding="UTF-8"?><dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="1" state="full" entity="sip:` +
+				pres + `@127.0.0.1"><dialog id="d1" direction="recipient"><state>` + word + `</state></dialog></dialog-info>`
+		}}
+)
+
+func fanoutSection() { fanoutRows(presenceFan, conf.fanout) }
+
+// blfSection: the BLF lamp's fan-out, stock and ours both with presence_dialoginfo.
+func blfSection() { fanoutRows(blfFan, conf.blfFanout) }
+
+func fanoutRows(kind fanKind, sizes []int) {
+	for _, n := range sizes {
+		lat := b.add(fmt.Sprintf("%s, %d watchers: modify PUBLISH sent → last watcher has its NOTIFY (ms; children=%d)", kind.name, n, conf.fanoutChildren), "lower")
+		med := b.add(fmt.Sprintf("%s, %d watchers: … → half of the watchers have it (median, ms)", kind.name, n), "lower")
+		cpu := b.add(fmt.Sprintf("%s, %d watchers: Kamailio CPU s per 1,000 NOTIFYs", kind.name, n), "lower")
 		for _, t := range targets() {
-			l, m, c := fanoutRun(t, n)
+			l, m, c := fanoutRun(t, n, kind)
 			lat.cells[t], med.cells[t], cpu.cells[t] = l, m, c
 		}
 		brokenCells(lat)
@@ -545,10 +573,10 @@ func fanoutSection() {
 	}
 }
 
-func fanoutRun(target string, n int) (val, val, val) {
-	logf("fanout: %s, %d watchers", target, n)
-	dir := filepath.Join(conf.work, "fanout", fmt.Sprintf("%s-%d", target, n))
-	k := startTarget(target, conf.fanoutChildren, dir)
+func fanoutRun(target string, n int, kind fanKind) (val, val, val) {
+	logf("%s: %s, %d watchers", kind.name, target, n)
+	dir := filepath.Join(conf.work, "fanout", fmt.Sprintf("%s-%s-%d", kind.event, target, n))
+	k := startTargetWith(target, conf.fanoutChildren, dir, conf.pkgMB, kind.companions...)
 	if k == nil {
 		x := textVal("did not start")
 		return x, x, x
@@ -561,8 +589,11 @@ func fanoutRun(target string, n int) (val, val, val) {
 	}
 	logOff := k.LogSize()
 	pres := "fan"
+	keys := func(word string) []string {
+		return []string{"pres", pres, "event", kind.event, "ctype", kind.ctype, "body", kind.body(pres, word)}
+	}
 	p, err := startSipp(k, harness.SippOptions{Scenario: "fanout_publish_initial", Calls: 1, Rate: 1,
-		Timeout: 30 * time.Second, Keys: []string{"pres", pres}, Logs: true, Name: "pub"})
+		Timeout: 30 * time.Second, Keys: keys("initial"), Logs: true, Name: "pub"})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -581,7 +612,7 @@ func fanoutRun(target string, n int) (val, val, val) {
 		rate := float64(conf.fanoutSubRate) / float64(procs)
 		w, err := startSipp(k, harness.SippOptions{Scenario: "fanout_watch", Calls: share, Rate: rate, Limit: share,
 			Timeout: time.Duration(float64(share)/rate)*time.Second + 15*time.Minute,
-			Keys:    []string{"pres", pres}, Logs: true, Name: fmt.Sprintf("watch%d", i)})
+			Keys:    keys("")[:6], Logs: true, Name: fmt.Sprintf("watch%d", i)})
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -641,7 +672,7 @@ func fanoutRun(target string, n int) (val, val, val) {
 	logOff = k.LogSize()
 	c0 := k.CPU()
 	m, err := startSipp(k, harness.SippOptions{Scenario: "fanout_modify", Calls: 1, Rate: 1, Timeout: 60 * time.Second,
-		Keys: []string{"pres", pres, "etag", etag}, Logs: true, Name: "modify"})
+		Keys: append(keys("modified"), "etag", etag), Logs: true, Name: "modify"})
 	if err != nil {
 		return fail("%v", err)
 	}
