@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
@@ -36,7 +37,7 @@ func (e *Engine) verdict(sh *shard, s *subscription, f *wire.Frame, now int64, d
 	}
 	a := &db.Authorization{PresentityURI: key.uri, WatcherUsername: s.WatcherUsername,
 		WatcherDomain: s.WatcherDomain, Event: key.event, Status: status,
-		Reason: f.Str(wire.AuthReason), InsertedTime: now}
+		Reason: reasonOf(f.Str(wire.AuthReason)), InsertedTime: now}
 	if err := e.storeSubscription(dl, db.Op{Kind: db.SetAuthorization, Auth: a}); err != nil {
 		return 0, "", err
 	}
@@ -55,6 +56,16 @@ func (e *Engine) setAuth(sh *shard, key presentityKey, id string, a *db.Authoriz
 		sh.auth[key] = m
 	}
 	m[id] = a
+}
+
+// reasonOf keeps a reason the rules gave if it can stand in Subscription-State (RFC 6665
+// event-reason-value: a token); the rules document is outside input, so anything else is
+// dropped (a rejection then says "rejected").
+func reasonOf(r string) string {
+	if r == "" || len(r) > 64 || !sip.IsToken(r) {
+		return ""
+	}
+	return r
 }
 
 type verdictError string
@@ -101,7 +112,7 @@ func (e *Engine) rpcReauthorize(sh *shard, key presentityKey, args []string) *an
 	var ops []db.Op
 	var notifs []notifyReq
 	for i := 0; i < len(args); i += 4 {
-		user, domain, reason := args[i], args[i+1], args[i+3]
+		user, domain, reason := args[i], args[i+1], reasonOf(args[i+3])
 		status, err := strconv.Atoi(args[i+2])
 		if err != nil || status < StatusActive || status > StatusWaiting {
 			return reply(500, "Bad status", "reauthorize: status "+strconv.Quote(args[i+2]))

@@ -42,30 +42,77 @@ func FuzzHandle(f *testing.F) {
 		if toTag != "" {
 			b.AddStr(wire.ToTag, toTag)
 		}
-		in, err := wire.Decode(b.Bytes())
-		if err != nil {
-			t.Fatal(err)
+		checkAnswer(t, e, b)
+	})
+}
+
+// FuzzHandleModuleEvents: the same for the events C modules register (bind_presence): a
+// module's presence with watcher authorization (the verdict and its reason come from C), its
+// watcher info, and publications named by the caller (update_presentity).
+func FuzzHandleModuleEvents(f *testing.F) {
+	f.Add(0, "sip:alice@ex.com", "60", pidf1, "1", "", "", "c1", "")
+	f.Add(1, "sip:alice@ex.com", "600", "", "2", "", "", "c2", "")
+	f.Add(0, "sip:alice@ex.com", "0", "", "3", "rejected", "", "c3", "")
+	f.Add(2, "sip:alice@ex.com", "60", pidf2, "", "", "call-1@pbx", "c4", "")
+	cfg, err := ParseConfig("db_url=" + memBackend.newURL(f) + "\nclean_period=0\ndb_update_period=0\n" + authEvents)
+	if err != nil {
+		f.Fatal(err)
+	}
+	e, err := New(cfg, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { e.Close(); registerGoPresenceForTests() })
+	f.Fuzz(func(t *testing.T, kind int, ruri, expires, body, authStatus, authReason, setETag, callID, toTag string) {
+		typ, event := wire.TSubscribe, "presence"
+		switch kind % 3 {
+		case 1:
+			event = "presence.winfo"
+		case 2:
+			typ = wire.TPublish
 		}
-		out, err := wire.Decode(e.Handle(in))
-		if err != nil {
-			t.Fatalf("answer does not decode: %v", err)
-		}
-		code, err := strconv.Atoi(out.Str(wire.Code))
-		if err != nil || code < 200 || code > 699 || out.ID != 42 {
-			t.Fatalf("bad answer code %q id %d", out.Str(wire.Code), out.ID)
-		}
-		checkHeaderBlock(t, out.Str(wire.Headers))
-		for _, fl := range out.Fields {
-			switch fl.Tag {
-			case wire.NHeaders:
-				checkHeaderBlock(t, string(fl.Value))
-			case wire.NTarget, wire.NLocalURI, wire.NRemoteURI, wire.NCallID, wire.NLocalTag, wire.NRemoteTag, wire.ToTagOut:
-				if strings.ContainsAny(string(fl.Value), "\r\n") {
-					t.Fatalf("CR/LF in dialog field %d: %q", fl.Tag, fl.Value)
-				}
+		b := wire.NewBuilder(typ, 42).AddStr(wire.RURI, ruri).AddStr(wire.Event, event).
+			AddStr(wire.Expires, expires).AddStr(wire.Body, body).AddStr(wire.ContentLength, "1").
+			AddStr(wire.Contact, "sip:bob@10.0.0.2").AddStr(wire.ContactCount, "1").AddStr(wire.CallID, callID).
+			AddStr(wire.CSeq, "1").AddStr(wire.FromURI, "sip:bob@ex.com").AddStr(wire.FromTag, "ft").
+			AddStr(wire.ToURI, ruri).AddStr(wire.Socket, "udp:127.0.0.1:5060").
+			AddStr(wire.Advertised, "udp:127.0.0.1:5060")
+		for tag, v := range map[wire.Tag]string{wire.AuthStatus: authStatus, wire.AuthReason: authReason,
+			wire.SetETag: setETag, wire.ToTag: toTag} {
+			if v != "" {
+				b.AddStr(tag, v)
 			}
 		}
+		checkAnswer(t, e, b)
 	})
+}
+
+// checkAnswer hands the request to the engine: the answer must decode, with a valid code, and
+// no value may have split a header line (CRLF injection into replies or NOTIFYs).
+func checkAnswer(t *testing.T, e *Engine, b *wire.Builder) {
+	in, err := wire.Decode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := wire.Decode(e.Handle(in))
+	if err != nil {
+		t.Fatalf("answer does not decode: %v", err)
+	}
+	code, err := strconv.Atoi(out.Str(wire.Code))
+	if err != nil || code < 200 || code > 699 || out.ID != 42 {
+		t.Fatalf("bad answer code %q id %d", out.Str(wire.Code), out.ID)
+	}
+	checkHeaderBlock(t, out.Str(wire.Headers))
+	for _, fl := range out.Fields {
+		switch fl.Tag {
+		case wire.NHeaders:
+			checkHeaderBlock(t, string(fl.Value))
+		case wire.NTarget, wire.NLocalURI, wire.NRemoteURI, wire.NCallID, wire.NLocalTag, wire.NRemoteTag, wire.ToTagOut:
+			if strings.ContainsAny(string(fl.Value), "\r\n") {
+				t.Fatalf("CR/LF in dialog field %d: %q", fl.Tag, fl.Value)
+			}
+		}
+	}
 }
 
 // checkHeaderBlock: every line is "Name: value" and the block ends with CRLF.

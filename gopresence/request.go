@@ -31,7 +31,7 @@ var maxLen = []struct {
 }{
 	{wire.CallID, "Call-ID", 255}, {wire.FromTag, "From tag", 128}, {wire.ToTag, "To tag", 128},
 	{wire.Contact, "Contact", 255}, {wire.IfMatch, "SIP-If-Match", 128},
-	{wire.ScriptParam, "function parameter", 255},
+	{wire.ScriptParam, "function parameter", 255}, {wire.SetETag, "entity-tag", 128},
 }
 
 func tooLong(f *wire.Frame, what string) *answer {
@@ -44,7 +44,8 @@ func tooLong(f *wire.Frame, what string) *answer {
 	for _, m := range []struct {
 		tag  wire.Tag
 		name string
-	}{{wire.CallID, "Call-ID"}, {wire.FromTag, "From tag"}, {wire.ToTag, "To tag"}} {
+	}{{wire.CallID, "Call-ID"}, {wire.FromTag, "From tag"}, {wire.ToTag, "To tag"},
+		{wire.SetETag, "entity-tag"}} {
 		if v, ok := f.Get(m.tag); ok && !isWord(v) {
 			return badRequest(what + ": malformed " + m.name)
 		}
