@@ -245,7 +245,8 @@ func brokenCells(r *row) {
 	}
 }
 
-var scenarioNames = map[string]string{"publish_cycle": "publish cycles", "subscribe_cycle": "subscribe cycles"}
+var scenarioNames = map[string]string{"publish_cycle": "publish cycles", "subscribe_cycle": "subscribe cycles",
+	"dialog_publish_cycle": "BLF publish cycles (presence_dialoginfo)"}
 
 // ---------------------------------------------------------------- 1a: highest zero-failure rate
 
@@ -257,6 +258,10 @@ type stepResult struct {
 	drops   int64 // datagrams Kamailio's UDP socket dropped (receive buffer full)
 	why     string
 }
+
+// scenarioCompanions are the modules a scenario's event needs besides presence (on both
+// targets): the BLF cycle's dialog event is presence_dialoginfo's.
+var scenarioCompanions = map[string][]string{"dialog_publish_cycle": {"presence_dialoginfo"}}
 
 func rateSection() {
 	for _, scen := range []string{"publish_cycle", "subscribe_cycle"} {
@@ -357,7 +362,7 @@ func runStepRetry(target, scen string, children, rate int) (stepResult, bool) {
 // ok is false when the target did not start.
 func runStep(target, scen string, children, rate int) (stepResult, bool) {
 	dir := filepath.Join(conf.work, "rate", fmt.Sprintf("%s-c%d-%s-%d", scen, children, target, rate))
-	k := startTarget(target, children, dir)
+	k := startTargetWith(target, children, dir, conf.pkgMB, scenarioCompanions[scen]...)
 	if k == nil {
 		return stepResult{}, false
 	}
@@ -555,8 +560,19 @@ var (
 
 func fanoutSection() { fanoutRows(presenceFan, conf.fanout) }
 
-// blfSection: the BLF lamp's fan-out, stock and ours both with presence_dialoginfo.
-func blfSection() { fanoutRows(blfFan, conf.blfFanout) }
+// blfSection: the BLF lamp's publish rate and fan-out, stock and ours both with
+// presence_dialoginfo.
+func blfSection() {
+	for _, c := range conf.children {
+		r := b.add(fmt.Sprintf("%s, children=%d: highest rate with 0 failed calls (calls/s; %d s steps)",
+			scenarioNames["dialog_publish_cycle"], c, conf.stepSec), "higher")
+		for t, v := range rateSearch("dialog_publish_cycle", c) {
+			r.cells[t] = v
+		}
+		brokenCells(r)
+	}
+	fanoutRows(blfFan, conf.blfFanout)
+}
 
 func fanoutRows(kind fanKind, sizes []int) {
 	for _, n := range sizes {
