@@ -12,8 +12,8 @@ import (
 // Events a C module registered (bind_presence add_event) are served like ours, but the C side
 // finishes their NOTIFYs: the stored bodies go to agg_nbody, and Content-Type, presentity and
 // version travel as fields (module/notify.c).
-const moduleEvents = "module_event=x-agg\tapplication/x-agg+xml\t600\tagg\tpubl\n" +
-	"module_event=x-plain\tapplication/x-plain\t300\t-\tpubl\n"
+const moduleEvents = "module_event=x-agg\tapplication/x-agg+xml\t600\tagg\tpubl\tnew\n" +
+	"module_event=x-plain\tapplication/x-plain\t300\t-\tpubl\tkeep\n"
 
 func modulePublish(event, etag, expires, body string) map[wire.Tag]string {
 	m := publish(etag, expires, body)
@@ -100,6 +100,18 @@ func TestModuleEventWithoutAggregation(t *testing.T) {
 	if _, has := n[wire.NBodyParts]; has {
 		t.Fatal("parts for an event that does not aggregate")
 	}
+	// etag_not_new (x-plain): a refresh and a modify keep the entity-tag; x-agg's change
+	etag := do(t, e, wire.TPublish, modulePublish("x-plain", "", "60", "v1")).headers["SIP-ETag"]
+	if got := do(t, e, wire.TPublish, modulePublish("x-plain", etag, "60", "")).headers["SIP-ETag"]; got != etag {
+		t.Errorf("refresh of an etag_not_new event: %q -> %q", etag, got)
+	}
+	if got := do(t, e, wire.TPublish, modulePublish("x-plain", etag, "60", "v2")).headers["SIP-ETag"]; got != etag {
+		t.Errorf("modify of an etag_not_new event: %q -> %q", etag, got)
+	}
+	etag = do(t, e, wire.TPublish, modulePublish("x-agg", "", "60", "<c/>")).headers["SIP-ETag"]
+	if got := do(t, e, wire.TPublish, modulePublish("x-agg", etag, "60", "")).headers["SIP-ETag"]; got == etag || got == "" {
+		t.Errorf("refresh of x-agg kept its entity-tag %q", got)
+	}
 	if r := do(t, e, wire.TSubscribe, moduleSubscribe("x-nope", "w2", "", "60", 1)); r.code != 489 ||
 		!strings.Contains(r.headers["Allow-Events"], "x-agg") || !strings.Contains(r.headers["Allow-Events"], "x-plain") {
 		t.Fatalf("unknown event: %+v", r)
@@ -107,8 +119,9 @@ func TestModuleEventWithoutAggregation(t *testing.T) {
 }
 
 func TestModuleEventConfigRefused(t *testing.T) {
-	for _, bad := range []string{"module_event=x\tctype\t60\tagg", "module_event=\tctype\t60\tagg\tpubl",
-		"module_event=x\tctype\tsoon\tagg\tpubl", "module_event=x\tctype\t60\tagg\tother"} {
+	for _, bad := range []string{"module_event=x\tctype\t60\tagg\tpubl", "module_event=\tctype\t60\tagg\tpubl\tnew",
+		"module_event=x\tctype\tsoon\tagg\tpubl\tnew", "module_event=x\tctype\t60\tagg\tother\tnew",
+		"module_event=x\tctype\t60\tagg\tpubl\tmaybe"} {
 		if _, err := ParseConfig(bad + "\n"); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -117,8 +130,8 @@ func TestModuleEventConfigRefused(t *testing.T) {
 
 // presence_xml's shape: "presence" with watcher authorization (the verdict comes from C in the
 // SUBSCRIBE) and its watcher info "presence.winfo", whose documents the engine builds.
-const authEvents = "module_event=presence\tapplication/pidf+xml\t3600\tagg\tpubl\n" +
-	"module_event=presence.winfo\tapplication/watcherinfo+xml\t3600\t-\twinfo\n"
+const authEvents = "module_event=presence\tapplication/pidf+xml\t3600\tagg\tpubl\tnew\n" +
+	"module_event=presence.winfo\tapplication/watcherinfo+xml\t3600\t-\twinfo\tnew\n"
 
 func authSubscribe(callID, user, status, reason string) map[wire.Tag]string {
 	m := subscribe(callID, "", "600", 1)

@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"fmt"
+	"github.com/gopresence/gopresence/gopresence/events"
 	"strconv"
 	"strings"
 
@@ -129,8 +130,8 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 	upd := *pub
 	upd.ETag = e.newETag(etagGeneration(etag) + 1)
-	if fixed != "" {
-		upd.ETag = fixed
+	if me, ok := pkg.(events.ModuleEvent); fixed != "" || (ok && me.KeepsETag()) {
+		upd.ETag = etag // named by the caller, or the module keeps entity-tags (etag_not_new)
 	}
 	upd.Expires = now + int64(expires)
 	upd.ReceivedTime = now

@@ -91,6 +91,8 @@ type ModuleEvent interface {
 	// Aggregates: the C module aggregates bodies (agg_nbody), so NotifyBody's result is the
 	// stored bodies encoded for it (events/cmodule.Parts), not a body.
 	Aggregates() bool
+	// KeepsETag: a refresh or modify keeps the publication's entity-tag (etag_not_new).
+	KeepsETag() bool
 	// Watches: for a watcher-info event (RFC 3857, "presence.winfo"), the event whose
 	// watchers it lists; its NOTIFY bodies are the engine's (watcherinfo.go). "" otherwise.
 	Watches() string
