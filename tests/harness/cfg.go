@@ -48,6 +48,10 @@ type Cfg struct {
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
 	PublishSender, SubscribeWatcher bool
+
+	// LogReturnCode logs "handle_publish returned N" / "handle_subscribe returned N" (N the
+	// function's return code, $rc) after the plain calls, for the tests of those codes.
+	LogReturnCode bool
 }
 
 // DBPath is the SQLite file of the default DBURL.
