@@ -26,13 +26,29 @@ func TestWatcherNotifiedOfPublish(t *testing.T) {
 	t.Parallel()
 	eachTarget(t, func(t *testing.T, k *kamailio) {
 		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
+		subscribing := time.Now()
 		watcher := k.startSipp(t, "watch_presence", "note1", "first", "note2", "second")
 		watcher.waitVar(t, "subscribed", 10*time.Second)
+		subscribed := time.Now()
 		k.waitQuery(t, "SELECT presentity_uri||' '||event||' '||watcher_username||' '||status "+
 			"FROM active_watchers", "sip:alice@127.0.0.1 presence watcher 1", dbWait)
 
+		// Two seconds gone from the 120 of the subscription, so the NOTIFYs of the modify and
+		// the remove must say what is left, not 120.
+		time.Sleep(2 * time.Second)
+		publishing := time.Now()
 		k.runSipp(t, "publish_modify_remove", "etag", etag, "note", "second")
+		published := time.Now()
 		watcher.wait(t)
+		lo := 120 - int(published.Sub(subscribing).Seconds()) - 1
+		hi := 120 - int(publishing.Sub(subscribed).Seconds())
+		for i, n := range watcher.notifies(t, 4)[1:3] {
+			var left int
+			ss := n.header("Subscription-State")
+			if _, err := fmt.Sscanf(ss, "active;expires=%d", &left); err != nil || left < lo || left > hi {
+				t.Errorf("NOTIFY %d for a PUBLISH: Subscription-State %q, want active;expires= %d..%d", i+2, ss, lo, hi)
+			}
+		}
 		k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", dbWait)
 		k.waitQuery(t, "SELECT count(*) FROM presentity", "0", dbWait)
 	})
@@ -134,6 +150,27 @@ func TestSubscribeRecordRoute(t *testing.T) {
 	})
 }
 
+// Several Record-Route entries, in two headers, become the NOTIFY's route set in the order
+// received (RFC 3261 12.1.1: the UAS keeps them as they are, no reversal).
+func TestNotifyRouteSetOrder(t *testing.T) {
+	t.Parallel()
+	eachTarget(t, func(t *testing.T, k *kamailio) {
+		s := k.startSipp(t, "subscribe_rr_set")
+		s.wait(t)
+		n := s.notifies(t, 1)[0]
+		want := fmt.Sprintf("<sip:127.0.0.1:%d;lr;n=1>, <sip:10.0.0.2;lr;n=2>, <sip:10.0.0.3;lr;n=3>", s.Port)
+		var route []string
+		for _, h := range n.headers("Route") {
+			for _, r := range strings.Split(h, ",") {
+				route = append(route, strings.TrimSpace(r))
+			}
+		}
+		if got := strings.Join(route, ", "); got != want {
+			t.Errorf("NOTIFY route set %q, want %q", got, want)
+		}
+	})
+}
+
 // handle_subscribe(watcher_uri): the watcher stored is the URI the script gives, not the From.
 func TestSubscribeWatcherURI(t *testing.T) {
 	t.Parallel()
@@ -189,8 +226,8 @@ func TestSubscribeToTagPref(t *testing.T) {
 	})
 }
 
-// The NOTIFY CSeq of one dialog grows strictly (RFC 3261 12.2.1.1) over the initial NOTIFY,
-// two NOTIFYs for modifying PUBLISHes, a refresh and the un-SUBSCRIBE.
+// The NOTIFY CSeq of one dialog grows strictly (RFC 3261 12.2.1.1), by one, over the initial
+// NOTIFY, two NOTIFYs for modifying PUBLISHes, a refresh and the un-SUBSCRIBE.
 func TestSubscribeNotifyCSeqIncreases(t *testing.T) {
 	t.Parallel()
 	eachTarget(t, func(t *testing.T, k *kamailio) {
@@ -206,11 +243,11 @@ func TestSubscribeNotifyCSeqIncreases(t *testing.T) {
 		for _, n := range w.notifies(t, 5) {
 			cseqs = append(cseqs, n.cseq())
 		}
-		for i := 1; i < len(cseqs); i++ {
-			if cseqs[i] <= cseqs[i-1] {
-				t.Errorf("NOTIFY CSeqs %v do not grow strictly", cseqs)
-				break
-			}
+		// one more per NOTIFY, from 1 (stock: from 2)
+		first := map[string]int{"stock": 2, "ours": 1}[k.Target]
+		want := []int{first, first + 1, first + 2, first + 3, first + 4}
+		if fmt.Sprint(cseqs) != fmt.Sprint(want) {
+			t.Errorf("NOTIFY CSeqs %v, want %v", cseqs, want)
 		}
 	})
 }
