@@ -97,6 +97,22 @@ func TestSubscribeMinExpires(t *testing.T) {
 	})
 }
 
+// min_expires above max_expires is lowered to max_expires (stock mod_init), so both bounds
+// are max_expires: 7200 is capped to 3600, 60 is refused with Min-Expires 3600.
+func TestMinExpiresAboveMax(t *testing.T) {
+	t.Parallel()
+	o := options{presence: map[string]any{"min_expires": 7200, "max_expires": 3600}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		r, s := k.answer(t, "subscribe_any", "expires", "7200")
+		wantStatus(t, r, "200 OK")
+		wantHeader(t, r, "Expires", "3600")
+		wantHeader(t, s.notifies(t, 1)[0], "Subscription-State", "active;expires=3600")
+		r, _ = k.answer(t, "subscribe_any", "expires", "60")
+		wantStatus(t, r, "423 Interval Too Brief")
+		wantHeader(t, r, "Min-Expires", "3600")
+	})
+}
+
 // max_expires caps a SUBSCRIBE's Expires, in the 2xx and in the NOTIFY.
 func TestSubscribeMaxExpires(t *testing.T) {
 	t.Parallel()
