@@ -52,7 +52,13 @@ type Cfg struct {
 	// LogReturnCode logs "handle_publish returned N" / "handle_subscribe returned N" (N the
 	// function's return code, $rc) after the plain calls, for the tests of those codes.
 	LogReturnCode bool
+
+	// Ctl loads the ctl module with its binrpc socket at CtlSocket, for kamcmd.
+	Ctl bool
 }
+
+// CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.
+func (c Cfg) CtlSocket() string { return c.Dir + "/kamailio_ctl" }
 
 // DBPath is the SQLite file of the default DBURL.
 func (c Cfg) DBPath() string { return c.Dir + "/presence.db" }

@@ -49,6 +49,7 @@ type options struct {
 	subscribeWatcher bool
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
+	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
 
 	expectedLog []expectedLog
 }
@@ -158,7 +159,7 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: 2, Debug: 2,
 		TCP: o.tcp, ModParams: append(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm)...),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher,
-		LogReturnCode: o.logReturnCode}
+		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	hk, err := harness.New(harness.Options{Cfg: cfg, StockWAL: true})
