@@ -220,6 +220,28 @@ func TestSubscribeTCP(t *testing.T) {
 	})
 }
 
+// A subscriber behind a NAT over TCP: its Contact names an address nothing listens on, and the
+// NOTIFY still reaches it through the connection its SUBSCRIBE came on (ours names that
+// connection as the NOTIFY's destination); the Request-URI stays the Contact.
+func TestNotifyThroughSubscribersConnection(t *testing.T) {
+	t.Parallel()
+	o := options{tcp: true, skip: map[string]string{
+		"stock": "stock 5.6.3 sends the NOTIFY to the Contact's address, where nothing listens",
+	}}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		s := k.startSippWith(t, sippOptions{tcp: true}, "subscribe_tcp_nat")
+		s.wait(t)
+		wantStatus(t, s.responses()[0], "200 OK")
+		n := s.notifies(t, 1)[0]
+		if n.transport != "TCP" {
+			t.Errorf("NOTIFY came over %s, want TCP", n.transport)
+		}
+		if want := "NOTIFY sip:watcher@127.0.0.1:1;transport=tcp SIP/2.0"; n.startLine() != want {
+			t.Errorf("NOTIFY request line %q, want %q", n.startLine(), want)
+		}
+	})
+}
+
 // to_tag_pref, of the 2008 guide: the To-tag of the 2xx to an initial SUBSCRIBE starts with it.
 func TestSubscribeToTagPref(t *testing.T) {
 	t.Parallel()
