@@ -50,6 +50,7 @@ type options struct {
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
 	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
+	children      int  // SIP worker processes (0: 2)
 
 	expectedLog []expectedLog
 }
@@ -156,7 +157,7 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	for name, v := range o.presence {
 		presence[name] = v
 	}
-	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: 2, Debug: 2,
+	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: o.children, Debug: 2,
 		TCP: o.tcp, ModParams: append(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm)...),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher,
 		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
