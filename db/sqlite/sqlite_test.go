@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/db/storagetest"
@@ -86,5 +87,41 @@ func TestSQLiteErrorReachesWriterCaller(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "publication e2") {
 		t.Errorf("error %q does not name the row", err)
+	}
+}
+
+// Another process holding the write lock (kamctl, a second node) makes a write wait (the busy
+// timeout), not fail with "database is locked" as stock db_sqlite does.
+func TestWriteWaitsForAnotherWriter(t *testing.T) {
+	u := newURL(t)
+	b, err := db.Open(u, db.DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other, err := sql.Open("sqlite3", strings.TrimPrefix(u, "sqlite://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	const held = 300 * time.Millisecond
+	release := time.AfterFunc(held, func() { conn.ExecContext(ctx, "COMMIT") })
+	defer release.Stop()
+	start := time.Now()
+	p := &db.Presentity{Username: "a", Domain: "b", Event: "presence", ETag: "e", RUID: "r", Body: []byte{}}
+	if err := b.Apply([]db.Op{{Kind: db.InsertPresentity, Presentity: p}}); err != nil {
+		t.Fatalf("write while another connection held the lock: %v", err)
+	}
+	if d := time.Since(start); d < held/2 {
+		t.Errorf("write done in %v while the lock was held for %v", d, held)
 	}
 }

@@ -6,6 +6,7 @@ package storagetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func Run(t *testing.T, tg Target) {
 		{"AuthorizationRoundTrip", authorizationRoundTrip},
 		{"MissingRowsNoError", missingRowsNoError},
 		{"BatchAllOrNothing", batchAllOrNothing},
+		{"OpWithoutKindRefused", opWithoutKindRefused},
 		{"ReopenKeepsRows", reopenKeepsRows},
 		{"RenamedTables", renamedTables},
 		{"GroupCommitConcurrent", groupCommitConcurrent},
@@ -264,6 +266,19 @@ func batchAllOrNothing(t *testing.T, tg Target) {
 		t.Fatalf("a failed batch left %v and %d subscriptions", m, len(watchers(t, b, 0)))
 	}
 	apply(t, b, db.Op{Kind: db.InsertPresentity, Presentity: pres("r2", "e2")}) // and works after
+}
+
+// An op whose Kind was never set (the zero OpKind) is refused, naming it, and writes nothing:
+// no kind is the zero value, so a forgotten Kind never passes for an update.
+func opWithoutKindRefused(t *testing.T, tg Target) {
+	b := open(t, tg.NewURL(t), db.DefaultTables)
+	err := b.Apply([]db.Op{{Presentity: pres("r1", "e1")}})
+	if err == nil || !strings.Contains(err.Error(), "unknown op 0") {
+		t.Fatalf("an op without a kind: %v, want \"unknown op 0\"", err)
+	}
+	if len(etags(t, b, 0)) != 0 {
+		t.Fatal("an op without a kind wrote a row")
+	}
 }
 
 // What was written is there after Close and a new Open (an engine restart).

@@ -241,6 +241,27 @@ static void bad_answers(void)
 	wire_free(&e);
 }
 
+/* a field repeated in an answer: the first one counts (wire_decode_answer), the later ones cannot
+ * change the reply the engine decided */
+static void repeated_fields(void)
+{
+	wire_buf_t e = {0};
+	wire_answer_t a;
+
+	wire_begin(&e, WT_ANSWER, 1);
+	wire_add_str(&e, WF_CODE, "200");
+	wire_add_str(&e, WF_REASON, "OK");
+	wire_add_str(&e, WF_HEADERS, "Expires: 60\r\n");
+	wire_add_str(&e, WF_CODE, "500");
+	wire_add_str(&e, WF_REASON, "Server Internal Error");
+	wire_add_str(&e, WF_HEADERS, "X: y\r\n");
+	wire_finish(&e);
+	CHECK(wire_decode_answer(e.buf, e.len, &a) == 0 && a.code == 200 && field_is(a.reason, "OK")
+					&& field_is(a.headers, "Expires: 60\r\n"),
+			"a repeated answer field: not the first one counts");
+	wire_free(&e);
+}
+
 /* The frames the C side sends, written by the C encoder; TestCFrames decodes the same files
  * field by field. Binary values (NUL bytes), empty fields and large numbers on purpose. */
 static const unsigned char pidf_bin[] = {'<', 'p', '/', '>', 0, 1, 0xff, 0, '\n'};
@@ -386,6 +407,7 @@ int main(int argc, char **argv)
 	roundtrip(dir, "empty.bin");
 	go_answers(dir);
 	bad_answers();
+	repeated_fields();
 	c_golden(dir, update && strcmp(update, "1") == 0);
 	heaps();
 

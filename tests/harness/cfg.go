@@ -46,9 +46,6 @@ type Cfg struct {
 	// presence module as sent, malformed ones included.
 	Screening bool
 
-	// Ctl loads Kamailio's ctl module on the unix socket CtlSocket, for kamcmd.
-	Ctl bool
-
 	// Companions are Debian's modules loaded after presence (presence_mwi, presence_dialoginfo,
 	// ...): with ours they bind to our presence.so through bind_presence.
 	Companions []string
@@ -56,10 +53,17 @@ type Cfg struct {
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
 	PublishSender, SubscribeWatcher bool
+
+	// LogReturnCode logs "handle_publish returned N" / "handle_subscribe returned N" (N the
+	// function's return code, $rc) after the plain calls, for the tests of those codes.
+	LogReturnCode bool
+
+	// Ctl loads the ctl module with its binrpc socket at CtlSocket, for kamcmd.
+	Ctl bool
 }
 
-// CtlSocket is where kamcmd reaches this instance (with Ctl): unix:<Dir>/kamailio_ctl.
-func (c Cfg) CtlSocket() string { return "unix:" + c.Dir + "/kamailio_ctl" }
+// CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.
+func (c Cfg) CtlSocket() string { return c.Dir + "/kamailio_ctl" }
 
 // DBPath is the SQLite file of the default DBURL.
 func (c Cfg) DBPath() string { return c.Dir + "/presence.db" }

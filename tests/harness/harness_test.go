@@ -46,13 +46,16 @@ func TestCfgRender(t *testing.T) {
 	}{
 		{func(c *Cfg) { c.Target = Stock }, []string{StockModuleDir + "/presence.so", "presence_xml",
 			`"db_url", "sqlite:////w/presence.db"`, `modparam("tm", "x", 1)`, "children=2", "disable_tcp=yes", "handle_publish();"},
-			[]string{"/b/modules", "sanity", "t_release"}, "stock", "plain"},
+			[]string{"/b/modules", "sanity", "t_release", "xlog", "ctl.so"}, "stock", "plain"},
 		{func(c *Cfg) { c.Target = Ours; c.TCP = true; c.DBURL = "sqlite:///x.db" }, []string{"/b/modules/presence.so",
 			"listen=tcp:127.0.0.1:5070", `"db_url", "sqlite:///x.db"`}, []string{"presence_xml", "disable_tcp"}, "ours", "tcp"},
 		{func(c *Cfg) { c.Target = Floor; c.Screening = true; c.Children = 4 }, []string{"sanity_check", "t_release();", "children=4"},
 			[]string{"presence.so", "handle_publish();", "handle_subscribe();", `modparam("tm"`}, "floor", "screening"},
 		{func(c *Cfg) { c.Target = Ours; c.PublishSender = true; c.SubscribeWatcher = true },
 			[]string{`handle_publish("$hdr(X-Sender)")`, `handle_subscribe("$hdr(X-Watcher)")`}, nil, "ours", "variants"},
+		{func(c *Cfg) { c.Target = Stock; c.LogReturnCode = true; c.Ctl = true },
+			[]string{`xlog.so`, `"handle_publish returned $rc\n"`, `"handle_subscribe returned $rc\n"`,
+				`ctl.so`, `modparam("ctl", "binrpc", "unix:/w/kamailio_ctl")`}, nil, "stock", "return codes, ctl"},
 	} {
 		cfg := base
 		c.change(&cfg)

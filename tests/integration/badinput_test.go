@@ -33,6 +33,11 @@ func TestBadInput(t *testing.T) {
 					wantHeader(t, r, "Expires", "0")
 				}
 			}},
+			{"publish without Content-Length over UDP", func(t *testing.T) {
+				// RFC 3261 20.14: the datagram's end ends the body. Stock refuses it.
+				r, _ := k.answer(t, "publish_no_content_length", "body", pidf("no-clen"))
+				wantStatus(t, r, perTarget("400 Bad request", "200 OK"))
+			}},
 			{"subscribe without Contact", func(t *testing.T) {
 				// Stock: "500 Server Internal Error" (missing Contact; kamailio-presence-5.6.3.md
 				// §5.3 step 3).
@@ -113,4 +118,6 @@ var badInputLog = []expectedLog{
 		"PUBLISH body not XML, second line"},
 	{"stock", `ERROR: presence \[subscribe\.c:\d+\]: get_stored_info\(\): wrong sequence number;received: 1 - stored: 1$`,
 		"stale CSeq"},
+	{"stock", `ERROR: presence \[publish\.c:\d+\]: ki_handle_publish_uri\(\): no Content-Length header found!$`,
+		"PUBLISH without Content-Length over UDP"},
 }

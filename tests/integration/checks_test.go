@@ -20,11 +20,12 @@ func pidf(note string) string {
 
 // defaultKeys are the keys of the "any answer" scenarios a test does not set.
 var defaultKeys = map[string][]string{
-	"publish_any":    {"event", "presence", "expires", "60", "ctype", "application/pidf+xml", "body", pidf("any")},
-	"subscribe_any":  {"event", "presence", "expires", "60"},
-	"dialog_publish": {"expires", "120"},
-	"dialog_refresh": {"expires", "300", "target", "sip:alice@127.0.0.1"},
-	"watch_notifies": {"expires", "120", "count", "1"},
+	"publish_any":               {"event", "presence", "expires", "60", "ctype", "application/pidf+xml", "body", pidf("any")},
+	"publish_no_content_length": {"event", "presence", "expires", "60", "ctype", "application/pidf+xml", "body", pidf("any")},
+	"subscribe_any":             {"event", "presence", "expires", "60"},
+	"dialog_publish":            {"expires", "120"},
+	"dialog_refresh":            {"expires", "300", "target", "sip:alice@127.0.0.1"},
+	"watch_notifies":            {"expires", "120", "count", "1"},
 }
 
 // withDefaults returns keys after the scenario's default keys that keys does not set.

@@ -7,7 +7,6 @@ package integration
 import (
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -47,12 +46,15 @@ type options struct {
 	tcp      bool              // listen on tcp:127.0.0.1:<port> as well as udp
 
 	companions []string // Debian modules loaded after presence (presence_mwi, ...)
-	ctl        bool     // load ctl, for kamcmd (k.kamcmd)
 
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
 	publishSender    bool
 	subscribeWatcher bool
+	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
+	logReturnCode bool
+	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
+	children      int  // SIP worker processes (0: 2)
 
 	expectedLog []expectedLog
 }
@@ -159,10 +161,11 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	for name, v := range o.presence {
 		presence[name] = v
 	}
-	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: 2, Debug: 2,
+	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: o.children, Debug: 2,
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
 			harness.ModParams("presence_xml", o.xml)),
-		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions, Ctl: o.ctl}
+		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
+		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	hk, err := harness.New(harness.Options{Cfg: cfg, StockWAL: true})
@@ -313,15 +316,4 @@ func freeUDPPort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return port
-}
-
-// kamcmd runs one management command against the instance (options.ctl) and returns its output.
-func (k *kamailio) kamcmd(t *testing.T, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("kamcmd", append([]string{"-s", k.CtlSocket()}, args...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("kamcmd %v: %v: %s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
 }

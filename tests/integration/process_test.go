@@ -97,6 +97,9 @@ func TestEngineStalled(t *testing.T) {
 	o := options{
 		skip:     stockHasNoEngine,
 		presence: map[string]any{"engine_timeout": 500},
+		// one worker: the one that timed out serves the next request too, on a fresh connection
+		// (the late answer on the old one must not be taken for the next request's)
+		children: 1,
 		expectedLog: []expectedLog{
 			{"ours", `ERROR: presence \[client\.c:\d+\]: engine_call\(\): no answer from the presence engine within 500 ms$`, "engine stopped"},
 			{"ours", `ERROR: presence \[request\.c:\d+\]: engine_handle_request\(\): PUBLISH: presence engine unavailable: replying 500$`, "engine stopped"},
@@ -119,9 +122,17 @@ func TestEngineStalled(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("500 took %v with engine_timeout 500 ms", d)
 		}
+		// The stalled PUBLISH got its 500: it must change no state (the engine drops a request
+		// past the deadline the worker set). 300 ms more, so that deadline is well past.
+		time.Sleep(300 * time.Millisecond)
 		syscall.Kill(engine, syscall.SIGCONT)
 		stopped = false
 		r, _ = k.answer(t, "publish_any", "event", "presence", "expires", "60", "ctype", "application/pidf+xml", "body", pidf("resumed"))
 		wantStatus(t, r, "200 OK")
+		// publications are written in order: once the resumed one is there, so would the other be
+		k.waitQuery(t, "SELECT count(*) FROM presentity WHERE instr(CAST(body AS TEXT), '<note>resumed</note>') > 0", "1", dbWait)
+		if n := k.sqlite(t, "SELECT count(*) FROM presentity"); n != "1" {
+			t.Errorf("%s publications stored, want only the resumed one: the one answered 500 changed state", n)
+		}
 	})
 }
