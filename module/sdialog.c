@@ -6,8 +6,9 @@
  *     (the caller's), and below this module's min_expires either refused (action 1, -1) or
  *     raised (action 2);
  *   - the To-tag: the request's, or the one sl will put in its reply (*to_tag_gen = 1);
- *   - record_route (only for a new dialog) and local_contact (only when scontact is empty)
- *     are pkg memory the caller frees; every other string points into msg.
+ *   - record_route (only for a new dialog), local_contact (only when scontact is empty) and
+ *     pres_uri (only for dialog;sla) are pkg memory the caller frees; every other string
+ *     points into msg.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "../../core/parser/parse_uri.h"
 #include "../../core/ut.h"
 
+#include "../presence/utils_func.h" /* EVENT_DIALOG_SLA, uandd_to_uri */
 #include "gopresence.h"
 
 /* the requested lifetime after max_expire and min_expires; -1 when refused */
@@ -118,6 +120,7 @@ int gp_extract_sdialog_info(subs_t *subs, struct sip_msg *msg, int max_expire, i
 {
 	struct to_body *to, *from;
 	contact_body_t *cb;
+	struct sip_uri line;
 	str rr = STR_NULL;
 
 	if(dialog_expires(subs, msg, (unsigned int)max_expire) < 0)
@@ -155,6 +158,14 @@ int gp_extract_sdialog_info(subs_t *subs, struct sip_msg *msg, int max_expire, i
 		return -1;
 	}
 	subs->contact = cb->contacts->uri;
+	/* dialog;sla / dialog;ma: the presentity is the subscriber's own line, the user of its
+	 * Contact at the From domain (pkg, the caller frees it), as stock */
+	if(subs->event->evp && EVENT_DIALOG_SLA(subs->event->evp)
+			&& (parse_uri(subs->contact.s, subs->contact.len, &line) < 0
+					|| uandd_to_uri(line.user, subs->from_domain, &subs->pres_uri) < 0)) {
+		LM_ERR("no presentity from Contact \"%.*s\"\n", subs->contact.len, subs->contact.s);
+		return -1;
+	}
 	if(from->tag_value.len == 0) {
 		LM_ERR("no From tag\n");
 		return -1;
