@@ -1,10 +1,8 @@
 /*
  * bind_presence: the inter-module API (presence_api_t of 5.6.3), which presence_dialoginfo,
  * presence_mwi, presence_reginfo, presence_profile (add_event), presence_xml and rls find with
- * find_export("bind_presence", 1, 0). Every member set here works; the members left NULL are
- * the ones this module does not provide yet (the subscription hash table helpers,
- * extract_sdialog_info and update_db_subs_timer that rls uses): a module that needs one
- * refuses to start, naming it, instead of failing later.
+ * find_export("bind_presence", 1, 0). Every member is set; the subscription table helpers rls
+ * uses on its own table (shtable.c, sdialog.c, subs_db_timer.c) run in the caller's process.
  */
 #include <string.h>
 
@@ -260,5 +258,14 @@ int bind_presence(presence_api_t *api)
 	api->handle_subscribe = api_handle_subscribe;
 	api->update_presentity = api_update_presentity;
 	api->pres_refresh_watchers = api_pres_refresh_watchers;
+	api->new_shtable = gp_new_shtable;
+	api->destroy_shtable = gp_destroy_shtable;
+	api->insert_shtable = gp_insert_shtable;
+	api->search_shtable = gp_search_shtable;
+	api->delete_shtable = gp_delete_shtable;
+	api->update_shtable = gp_update_shtable;
+	api->mem_copy_subs = gp_mem_copy_subs;
+	api->update_db_subs_timer = gp_update_db_subs_timer;
+	api->extract_sdialog_info = gp_extract_sdialog_info;
 	return 0;
 }

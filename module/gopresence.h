@@ -102,4 +102,19 @@ int presence_rpc_init(void);
 /* sends each NOTIFY group of a frame from offset from on; returns how many failed */
 int notify_send_all(const wire_frame_t *f, size_t from);
 
+/* shtable.c, sdialog.c, subs_db_timer.c: bind_presence's helpers for a companion's own
+ * subscription table (rls), run in the calling process with 5.6.3's semantics */
+shtable_t gp_new_shtable(int size);
+void gp_destroy_shtable(shtable_t t, int size);
+int gp_insert_shtable(shtable_t t, unsigned int hash, subs_t *subs);
+subs_t *gp_search_shtable(shtable_t t, str callid, str to_tag, str from_tag, unsigned int hash);
+int gp_delete_shtable(shtable_t t, unsigned int hash, subs_t *subs);
+int gp_update_shtable(shtable_t t, unsigned int hash, subs_t *subs, int type);
+subs_t *gp_mem_copy_subs(subs_t *s, int mem_type);
+void gp_shtable_free_entry(subs_t *s);
+int gp_extract_sdialog_info(subs_t *subs, struct sip_msg *msg, int max_expire, int *to_tag_gen,
+		str scontact, str wuser, str wdomain);
+void gp_update_db_subs_timer(db1_con_t *db, db_func_t *dbf, shtable_t t, int size, int no_lock,
+		handle_expired_func_t handle_expired);
+
 #endif

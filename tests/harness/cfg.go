@@ -88,7 +88,9 @@ func (c Cfg) Render() ([]byte, error) {
 		"Stock": c.Target == Stock, "Floor": c.Target == Floor,
 		// presence_xml: stock's always (presence serves no event without it), ours when asked
 		"XML":     c.Target == Stock || slices.Contains(c.Companions, "presence_xml"),
-		"PuaJSON": slices.Contains(c.Companions, "pua_json")})
+		"PuaJSON": slices.Contains(c.Companions, "pua_json"),
+		// rls: SUBSCRIBEs go to rls_handle_subscribe first
+		"RLS": slices.Contains(c.Companions, "rls")})
 	return buf.Bytes(), err
 }
 

@@ -6,6 +6,7 @@ package integration
 
 import (
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,7 +46,8 @@ type options struct {
 	xml      map[string]any    // modparam("presence_xml", name, value), after the harness's
 	tcp      bool              // listen on tcp:127.0.0.1:<port> as well as udp
 
-	companions []string // Debian modules loaded after presence (presence_mwi, ...)
+	companions []string                  // Debian modules loaded after presence (presence_mwi, ...)
+	modparams  map[string]map[string]any // a companion's modparams, by module name
 
 	// Script variants: handle_publish("$hdr(X-Sender)") / handle_subscribe("$hdr(X-Watcher)")
 	// when the request has that header, the plain call otherwise.
@@ -163,7 +165,7 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	}
 	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: o.children, Debug: 2,
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
-			harness.ModParams("presence_xml", o.xml)),
+			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
 		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
@@ -180,6 +182,15 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 		}
 	})
 	return k
+}
+
+// companionParams renders the companions' modparam lines, module by module in name order.
+func companionParams(byModule map[string]map[string]any) []string {
+	var lines []string
+	for _, m := range slices.Sorted(maps.Keys(byModule)) {
+		lines = append(lines, harness.ModParams(m, byModule[m])...)
+	}
+	return lines
 }
 
 // testDir is the test's directory: removed after it, unless GOPRESENCE_KEEP=1 (for a look at

@@ -1,0 +1,65 @@
+//go:build integration
+
+package integration
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gopresence/gopresence/tests/harness"
+)
+
+// rlsServices is the SQL that stores the watcher's rls-services document (RFC 4826; rls looks
+// it up by the subscriber's user and domain, doc_type RLS_SERVICE = 8): the service
+// sip:friends@127.0.0.1 is a presence list of alice and bob.
+const rlsServices = `INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port) VALUES ` +
+	`('watcher', '127.0.0.1', '<?xml version="1.0" encoding="UTF-8"?>
+<rls-services xmlns="urn:ietf:params:xml:ns:rls-services" xmlns:rl="urn:ietf:params:xml:ns:resource-lists">
+<service uri="sip:friends@127.0.0.1"><list name="friends">
+<rl:entry uri="sip:alice@127.0.0.1"/><rl:entry uri="sip:bob@127.0.0.1"/>
+</list><packages><package>presence</package></packages></service></rls-services>', ` +
+	`8, 'e-rls', 1, 'sip:watcher@127.0.0.1/index', 0)`
+
+// Debian's rls (RFC 4662 resource lists) on our presence.so: rls keeps its subscriptions in its
+// own table through bind_presence's table helpers and extract_sdialog_info. A SUBSCRIBE to a
+// list with Supported: eventlist gets 200 with Require: eventlist and a multipart/related
+// NOTIFY whose RLMI names both members; the in-dialog refresh finds the subscription in rls's
+// table, and rls's timer (update_db_subs_timer) expires it with a terminated NOTIFY whose CSeq
+// follows the first. The back-end half (the members' NOTIFYs coming back through pua) is not
+// driven: it crashes stock rls on SQLite.
+func TestResourceListSubscription(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml", "pua", "rls"},
+		modparams: map[string]map[string]any{"rls": {"integrated_xcap_server": 1, "clean_period": 1}},
+		expectedLog: []expectedLog{{"", `database is locked|deleting expired (information|subscriptions) from( the)? database`,
+			"rls's timer deletes from its table every second through db_sqlite, which sets no busy timeout: " +
+				"a write of another process at that moment fails it (retried a second later)"}}}
+	for _, target := range selectedTargets(t) {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			k := newKamailio(t, target, o)
+			// rls checks its tables' versions in mod_init, before our engine creates its own:
+			// every table is there from the start on both targets.
+			if target == harness.Ours {
+				if err := harness.CreateStockDB(k.DB, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k.sqlite(t, ".read "+harness.SchemaDir+"/rls-create.sql", rlsServices)
+			k.launch(t)
+
+			got := k.runSipp(t, "list_lifecycle", "list", "friends", "expires", "3")
+			for name, want := range map[string]string{
+				"require1": "eventlist", "expires1": "3", "state1": "active;expires=3", "cseq1": "1",
+				"ctype1": "multipart/related", "members1": `<resource uri="sip:alice@127.0.0.1 <resource uri="sip:bob@127.0.0.1`,
+				"require2": "eventlist", "expires2": "3",
+				"state3": "terminated;reason=timeout", "cseq3": "2",
+			} {
+				if strings.TrimSpace(got[name]) != want {
+					t.Errorf("%s = %q, want %q", name, got[name], want)
+				}
+			}
+			k.checkLogClean(t)
+		})
+	}
+}
