@@ -94,3 +94,45 @@ func TestPublishRemoveOneOfTwo(t *testing.T) {
 		t.Fatalf("after removing both: %+v", s)
 	}
 }
+
+// A refresh without body keeps the body; the sender URI changes only when the refresh names
+// one (handle_publish(sender)).
+func TestPublishRefreshKeepsBodyAndSender(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	m := publish("", "600", pidf1)
+	m[wire.ScriptParam] = "sip:first@ex.com"
+	etag := do(t, e, wire.TPublish, m).headers["SIP-ETag"]
+	etag = do(t, e, wire.TPublish, publish(etag, "600", "")).headers["SIP-ETag"]
+	if rows := rpcRows(rpc(t, e, "presentity_list", "full")); len(rows) != 1 || rows[0]["body"] != pidf1 || rows[0]["sender"] != "sip:first@ex.com" {
+		t.Fatalf("after a refresh without body or sender: %v", rows)
+	}
+	m = publish(etag, "600", "")
+	m[wire.ScriptParam] = "sip:second@ex.com"
+	do(t, e, wire.TPublish, m)
+	if rows := rpcRows(rpc(t, e, "presentity_list", "full")); len(rows) != 1 || rows[0]["body"] != pidf1 || rows[0]["sender"] != "sip:second@ex.com" {
+		t.Fatalf("after a refresh naming a sender: %v", rows)
+	}
+}
+
+// Up to fanOutSplit NOTIFYs go with the answer; one more and the engine's thread sends half.
+func TestFanOutSplitAtItsBound(t *testing.T) {
+	for _, c := range []struct{ watchers, answer, engine int }{{fanOutSplit, fanOutSplit, 0}, {fanOutSplit + 1, 32, 33}} {
+		e, _ := newTestEngine(t, "", "")
+		engineSent := 0
+		e.SetEngineNotifier(func(b []byte) {
+			f, _ := wire.Decode(b)
+			for _, fl := range f.Fields {
+				if fl.Tag == wire.NotifyBegin {
+					engineSent++
+				}
+			}
+		})
+		for i := 0; i < c.watchers; i++ {
+			do(t, e, wire.TSubscribe, subscribe(fmt.Sprint("w", i), "", "600", 1))
+		}
+		if r := do(t, e, wire.TPublish, publish("", "600", pidf1)); len(r.notifs) != c.answer || engineSent != c.engine {
+			t.Errorf("%d watchers: %d NOTIFYs in the answer, %d from the engine; want %d, %d",
+				c.watchers, len(r.notifs), engineSent, c.answer, c.engine)
+		}
+	}
+}
