@@ -136,3 +136,18 @@ func TestFanOutSplitAtItsBound(t *testing.T) {
 		}
 	}
 }
+
+// A subscription whose expiry second has come is not notified, even before the timer ends it;
+// one second earlier it is, with expires=1.
+func TestPublishSkipsWatcherExpiringNow(t *testing.T) {
+	e, c, _ := subscribed(t, "") // expires at the clock's start + 600
+	c.t = c.t.Add(599 * time.Second)
+	r := do(t, e, wire.TPublish, publish("", "60", pidf1))
+	if len(r.notifs) != 1 || subscriptionState(r.notifs[0]) != "active;expires=1" {
+		t.Fatalf("one second before expiry: %+v", r.notifs)
+	}
+	c.t = c.t.Add(time.Second)
+	if r = do(t, e, wire.TPublish, publish("", "60", pidf2)); len(r.notifs) != 0 {
+		t.Fatalf("at expiry: %d NOTIFYs", len(r.notifs))
+	}
+}
