@@ -1,0 +1,48 @@
+package gopresence
+
+import (
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopresence/gopresence/gopresence/wire"
+	"github.com/gopresence/gopresence/gopresence/xmlsafe"
+)
+
+// An answer larger than the socket buffer goes out in several write(2)s: it arrives whole, and
+// the next answer on the same connection starts right after it.
+func TestLargeAnswerOverTheSocket(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	body := pidfOfSize(xmlsafe.MaxBytes)
+	if r := do(t, e, wire.TPublish, publish("", "600", body)); r.code != 200 {
+		t.Fatalf("publish %d", r.code)
+	}
+	path := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(e, ln, nil)
+	go srv.Serve()
+	defer srv.Close()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	list := wire.NewBuilder(wire.TRPC, 1).AddStr(wire.RPCCommand, "presentity_list").AddStr(wire.RPCArg, "full").Bytes()
+	for i := 0; i < 2; i++ {
+		if _, err := c.Write(list); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // let the engine fill the socket buffer first
+		f, err := wire.Read(c)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if rows := rpcRows(f); f.Str(wire.Code) != "200" || len(rows) != 1 || rows[0]["body"] != body {
+			t.Fatalf("answer %d: code %s, %d rows", i, f.Str(wire.Code), len(rows))
+		}
+	}
+}
