@@ -46,3 +46,43 @@ func TestLargeAnswerOverTheSocket(t *testing.T) {
 		}
 	}
 }
+
+// A worker that goes away in the middle of a large answer: the write fails and the engine
+// closes its side of the connection instead of retrying forever.
+func TestWorkerGoneMidAnswer(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	if r := do(t, e, wire.TPublish, publish("", "600", pidfOfSize(xmlsafe.MaxBytes))); r.code != 200 {
+		t.Fatalf("publish %d", r.code)
+	}
+	path := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(e, ln, nil)
+	go srv.Serve()
+	defer srv.Close()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := wire.NewBuilder(wire.TRPC, 1).AddStr(wire.RPCCommand, "presentity_list").AddStr(wire.RPCArg, "full").Bytes()
+	if _, err := c.Write(list); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the engine is blocked on a full socket buffer
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		srv.mu.Lock()
+		open := len(srv.conns)
+		srv.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connection(s) still served after the worker left", open)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
