@@ -51,3 +51,22 @@ func TestContentTypeMatch(t *testing.T) {
 		}
 	}
 }
+
+// A rejection tells the worker why (it logs the Error field); an acceptance carries none.
+func TestAnswerErrorField(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	answer := func(m map[wire.Tag]string) *wire.Frame {
+		f, err := wire.Decode(e.Handle(frameOfF(wire.TPublish, m)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	bad := publish("", "60", "")
+	if f := answer(bad); f.Str(wire.Code) != "400" || f.Str(wire.Error) != "publish: initial PUBLISH without body" {
+		t.Fatalf("400: Error %q", f.Str(wire.Error))
+	}
+	if f := answer(publish("", "60", pidf1)); f.Str(wire.Code) != "200" || f.Has(wire.Error) {
+		t.Fatalf("200: Error %q", f.Str(wire.Error))
+	}
+}
