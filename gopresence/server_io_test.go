@@ -86,3 +86,55 @@ func TestWorkerGoneMidAnswer(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A worker closing its connection is routine; a frame the engine cannot read is an error,
+// logged, and the connection is closed.
+func TestServerLogsOnlyBrokenConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "e.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &captureLog{}
+	srv := NewServer(nil, ln, logs)
+	go srv.Serve()
+	defer srv.Close()
+	served := func() int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return len(srv.conns)
+	}
+	waitClosed := func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for served() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("connection still served")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	time.Sleep(50 * time.Millisecond)
+	waitClosed()
+	c, err = net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	bad := wire.NewBuilder(wire.TPublish, 1).Bytes()
+	bad[4] = wire.Version + 1
+	if _, err := c.Write(bad); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, logs, "[err] worker connection: "+wire.ErrVersion.Error()+" (closing it)")
+	waitClosed()
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.lines) != 1 {
+		t.Fatalf("log: %q, want the one line for the bad frame", logs.lines)
+	}
+}
