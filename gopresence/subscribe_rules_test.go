@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -121,5 +122,29 @@ func TestDialogIDCharacters(t *testing.T) {
 	m[wire.CallID] = "a!~@b"
 	if r := do(t, e, wire.TSubscribe, m); r.code != 200 {
 		t.Errorf("Call-ID a!~@b: %d", r.code)
+	}
+}
+
+// A watcher that unsubscribed, or whose initial SUBSCRIBE was retransmitted, is in the list
+// of watchers once or not at all: each PUBLISH notifies every remaining watcher exactly once.
+func TestWatcherListAfterUnsubscribeAndRetransmission(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	ta := do(t, e, wire.TSubscribe, subscribe("a", "", "600", 1)).toTag
+	do(t, e, wire.TSubscribe, subscribe("b", "", "600", 1))
+	do(t, e, wire.TSubscribe, subscribe("b", "", "600", 1)) // retransmission: the same dialog
+	callIDs := func(r result) string {
+		var ids []string
+		for _, n := range r.notifs {
+			ids = append(ids, n[wire.NCallID])
+		}
+		sort.Strings(ids)
+		return strings.Join(ids, ",")
+	}
+	if got := callIDs(do(t, e, wire.TPublish, publish("", "600", pidf1))); got != "a,b" {
+		t.Fatalf("NOTIFYs to %q, want a,b", got)
+	}
+	do(t, e, wire.TSubscribe, subscribe("a", ta, "0", 2))
+	if got := callIDs(do(t, e, wire.TPublish, publish("", "600", pidf2))); got != "b" {
+		t.Fatalf("after a unsubscribed: NOTIFYs to %q, want b", got)
 	}
 }
