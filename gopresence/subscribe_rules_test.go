@@ -148,3 +148,25 @@ func TestWatcherListAfterUnsubscribeAndRetransmission(t *testing.T) {
 		t.Fatalf("after a unsubscribed: NOTIFYs to %q, want b", got)
 	}
 }
+
+// A subscriber reached directly over TCP that refreshes over a new connection gets its NOTIFYs
+// on the new one; behind a proxy (Record-Route) the route set leads, and no connection is kept.
+func TestRefreshOverNewConnection(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	for _, c := range []struct{ callID, recordRoute, first, refreshed string }{
+		{"direct", "", "sip:127.0.0.1:40000;transport=tcp", "sip:127.0.0.1:40009;transport=tcp"},
+		{"proxied", "<sip:p.ex.com;lr>", "", ""},
+	} {
+		m := subscribe(c.callID, "", "600", 1)
+		m[wire.Socket], m[wire.Source], m[wire.RecordRoute] = "tcp:127.0.0.1:5060", "127.0.0.1:40000", c.recordRoute
+		r := do(t, e, wire.TSubscribe, m)
+		if got := r.notifs[0][wire.NDst]; got != c.first {
+			t.Fatalf("%s: first NOTIFY to %q, want %q", c.callID, got, c.first)
+		}
+		m = subscribe(c.callID, r.toTag, "600", 2)
+		m[wire.Socket], m[wire.Source] = "tcp:127.0.0.1:5060", "127.0.0.1:40009"
+		if got := do(t, e, wire.TSubscribe, m).notifs[0][wire.NDst]; got != c.refreshed {
+			t.Fatalf("%s: NOTIFY after the refresh to %q, want %q", c.callID, got, c.refreshed)
+		}
+	}
+}
