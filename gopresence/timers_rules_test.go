@@ -117,3 +117,18 @@ func TestEngineNotifyFrames(t *testing.T) {
 		t.Fatalf("NOTIFYs per frame %v", per)
 	}
 }
+
+// clean_period=0 and db_update_period=0 disable the timers (as stock): nothing starts, so
+// nothing can fail.
+func TestTimersOffWithPeriodZero(t *testing.T) {
+	e, _ := newTestEngine(t, "", "clean_period=0\ndb_update_period=0")
+	logs := &captureLog{}
+	e.log = logs
+	e.StartTimers()
+	time.Sleep(100 * time.Millisecond)
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.lines) != 0 {
+		t.Fatalf("timers with period 0 logged %q", logs.lines)
+	}
+}
