@@ -132,3 +132,30 @@ func TestTimersOffWithPeriodZero(t *testing.T) {
 		t.Fatalf("timers with period 0 logged %q", logs.lines)
 	}
 }
+
+// The timers' database writes: a refused one is logged at ERR, a committed one not at all.
+func TestTimerWritesLoggedOnlyWhenRefused(t *testing.T) {
+	e, c, _ := subscribed(t, "subs_db_mode=1\ndb_commit_delay=0")
+	logs := &captureLog{}
+	e.log = logs
+	do(t, e, wire.TPublish, publish("", "600", pidf1)) // a NOTIFY: the subscription is dirty
+	e.writeBack()
+	c.t = c.t.Add(600 * time.Second)
+	e.expireSubscriptions()
+	if logs.has("[err]") {
+		t.Fatalf("committed writes logged %q", logs.lines)
+	}
+	e2, c2, _ := subscribed(t, "subs_db_mode=1\ndb_commit_delay=0")
+	e2.log = logs
+	do(t, e2, wire.TPublish, publish("", "600", pidf1))
+	memBackend.refuseWrites(t, e2)
+	e2.writeBack()
+	c2.t = c2.t.Add(600 * time.Second)
+	e2.expireSubscriptions()
+	for _, want := range []string{"[err] writing back 1 subscriptions: memdb: writing subscription w1: no space left on device",
+		"[err] removing expired subscriptions: memdb: writing subscription w1: no space left on device"} {
+		if !logs.has(want) {
+			t.Errorf("no %q in %q", want, logs.lines)
+		}
+	}
+}
