@@ -159,3 +159,19 @@ func TestTimerWritesLoggedOnlyWhenRefused(t *testing.T) {
 		}
 	}
 }
+
+// A NOTIFY answered 2xx is routine; from 300 on a failure is logged, even one that keeps the
+// subscription.
+func TestNotifyFailureLogged(t *testing.T) {
+	e, _, tt := subscribed(t, "")
+	logs := &captureLog{}
+	e.log = logs
+	notifyResult(t, e, "w1", tt, "299")
+	if logs.has("w1") {
+		t.Fatalf("a 299 logged %q", logs.lines)
+	}
+	notifyResult(t, e, "w1", tt, "300")
+	if !logs.has("[info] NOTIFY in dialog w1 got 300: subscription kept") || e.Stats().Subscriptions != 1 {
+		t.Fatalf("a 300: %q, %+v", logs.lines, e.Stats())
+	}
+}
