@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise gremlins JSON reports: the score per package (killed / (killed + lived)) and every
-survivor, each marked explained when docs/mutation.md has a row for it (same file, mutator and
-source line text: line numbers move, the code they point at rarely does).
+survivor, each marked explained when docs/mutation.md has a row for it (same file, column,
+mutator and source line text: line numbers move, the code they point at rarely does).
 
 Usage: gremlins_report.py DOC.md ROOT/PKG=REPORT.json...   (exit 1 if a survivor is unexplained)
 """
@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 
 def explained_rows(doc):
-    """(file, mutator, code) of every survivor row of the doc's tables."""
+    """(file, column, mutator, code) of every survivor row of the doc's tables."""
     rows = set()
     if not os.path.exists(doc):
         return rows
@@ -23,7 +23,8 @@ def explained_rows(doc):
             continue
         where = cells[0].strip('`')
         code = cells[2].strip('`').replace('\\|', '|')
-        rows.add((where.split(':')[0], cells[1].strip('`'), code))
+        parts = where.split(':')
+        rows.add((parts[0], parts[-1], cells[1].strip('`'), code))
     return rows
 
 
@@ -61,7 +62,7 @@ def main():
         print('%-28s %7d %6d %9s %11s %8.1f%%' % ('all', allk, alll, '', '', 100.0 * allk / (allk + alll)))
     for sub, t in totals.items():
         for rel, m, code in t['lived']:
-            ok = (rel, m['type'], code) in known
+            ok = (rel, str(m['column']), m['type'], code) in known
             unexplained += 0 if ok else 1
             print('  %-9s %s:%d:%d %s  %s' % ('explained' if ok else 'NEW', rel, m['line'], m['column'], m['type'], code))
     if unexplained:
