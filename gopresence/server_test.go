@@ -1,8 +1,6 @@
 package gopresence
 
 import (
-	"net"
-	"path/filepath"
 	"testing"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
@@ -10,18 +8,8 @@ import (
 
 // While the engine restores its state, the socket already answers: 503 + Retry-After.
 func TestServerAnswers503WhileLoading(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "e.sock")
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer(nil, ln, nil)
-	go srv.Serve()
-	defer srv.Close()
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, path := serveOnSocket(t, nil, nil)
+	c := dial(t, path)
 	defer c.Close()
 	ask := func() *wire.Frame {
 		if _, err := c.Write(frameOf(wire.TPublish, publish("", "60", pidf1)).rawForTest()); err != nil {

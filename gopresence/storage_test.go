@@ -118,7 +118,7 @@ func testWriteBehindFailureLoggedStateKept(t *testing.T, b testBackend) {
 	if st := e.Stats(); st.Publications != 1 {
 		t.Fatalf("state lost: %+v", st)
 	}
-	if r := do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1)); r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NBody] == "" {
+	if r := do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1)); r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NBody] != pidf1 {
 		t.Fatalf("the held publication is not served: %d, %d NOTIFYs", r.code, len(r.notifs))
 	}
 }
