@@ -41,6 +41,7 @@ func newTestEngine(t testing.TB, dbURL string, extra string) (*Engine, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { forgetModuleEvents(cfg) })
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	e.now = c.now
 	t.Cleanup(e.Close)

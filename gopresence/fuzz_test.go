@@ -62,7 +62,7 @@ func FuzzHandleModuleEvents(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { e.Close(); registerGoPresenceForTests() })
+	f.Cleanup(func() { e.Close(); forgetModuleEvents(cfg) })
 	f.Fuzz(func(t *testing.T, kind int, ruri, expires, body, authStatus, authReason, setETag, callID, toTag string) {
 		typ, event := wire.TSubscribe, "presence"
 		switch kind % 3 {

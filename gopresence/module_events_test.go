@@ -146,9 +146,6 @@ func authSubscribe(callID, user, status, reason string) map[wire.Tag]string {
 func TestModuleAuthorizationAndWatcherInfo(t *testing.T) {
 	url := memBackend.newURL(t)
 	e, _ := newTestEngine(t, url, authEvents)
-	t.Cleanup(func() { // the C module's "presence" replaced ours: put ours back for other tests
-		registerGoPresenceForTests()
-	})
 	r := do(t, e, wire.TSubscribe, authSubscribe("b1", "bob", "2", ""))
 	if r.code != 200 || len(r.notifs) != 1 || subscriptionState(r.notifs[0]) != "pending;expires=600" {
 		t.Fatalf("pending watcher: %+v", r)
@@ -221,6 +218,17 @@ func TestModuleAuthorizationAndWatcherInfo(t *testing.T) {
 // registerGoPresenceForTests puts the engine's own presence package back after a test made a
 // C module's "presence" take it over (the registry is the process's, as in the engine).
 func registerGoPresenceForTests() { events.Register(presence.Package{}) }
+
+// forgetModuleEvents leaves the registry as the engine's own packages made it, for the next test.
+func forgetModuleEvents(cfg Config) {
+	if len(cfg.ModuleEvents) == 0 {
+		return
+	}
+	for _, ev := range cfg.ModuleEvents {
+		events.Unregister(ev.Name())
+	}
+	registerGoPresenceForTests()
+}
 
 // update_presentity (pua_json's publications): the caller names the publication; publishing
 // again under that name replaces it, and its watchers hear the new state.

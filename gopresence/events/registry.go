@@ -48,6 +48,21 @@ func Register(p Package) {
 	packages[key] = p
 }
 
+// Unregister removes a package (tests that registered a C module's events put the registry
+// back as they found it; the engine itself only adds).
+func Unregister(name string) {
+	mu.Lock()
+	defer mu.Unlock()
+	key := strings.ToLower(name)
+	delete(packages, key)
+	for i, k := range order {
+		if k == key {
+			order = append(order[:i:i], order[i+1:]...)
+			break
+		}
+	}
+}
+
 // Lookup finds the package for an Event header's name and parameter names. A package
 // registered with a parameter ("dialog;sla") matches when the request carries it; other
 // parameters (id=, and ones we do not know) do not prevent a match. (Stock 5.6.3 requires the
