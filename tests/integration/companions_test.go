@@ -216,3 +216,29 @@ func TestPuaJSONUpdatePresentity(t *testing.T) {
 		}
 	})
 }
+
+// Presence from two devices with presence_xml on ours: two publications of one presentity
+// become one PIDF document, presence_xml's aggregation (the newest publication's tuples first).
+func TestPresenceXMLAggregatesDevices(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}}
+	device := func(tuple, note string) string {
+		return strings.Replace(pidf(note), `tuple id="t1"`, `tuple id="`+tuple+`"`, 1)
+	}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		r, _ := k.answer(t, "publish_any", "body", device("phone", "desk"))
+		wantStatus(t, r, "200 OK")
+		r, _ = k.answer(t, "publish_any", "body", device("mobile", "road"))
+		wantStatus(t, r, "200 OK")
+		r, s := k.answer(t, "subscribe_any", "event", "presence")
+		wantStatus(t, r, "200 OK")
+		if r.status() != 200 {
+			return
+		}
+		body := s.notifies(t, 1)[0].body()
+		phone, mobile := strings.Index(body, `id="phone"`), strings.Index(body, `id="mobile"`)
+		if phone < 0 || mobile < 0 || mobile > phone || strings.Count(body, "<presence") != 1 {
+			t.Errorf("one document with both devices, the newest first:\n%s", body)
+		}
+	})
+}

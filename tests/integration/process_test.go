@@ -95,7 +95,7 @@ func TestProcessModel(t *testing.T) {
 // requests are served again.
 func TestEngineStalled(t *testing.T) {
 	o := options{
-		skip:     stockHasNoEngine,
+		skip: stockHasNoEngine,
 		// below SIPp's first retransmission (500 ms): a retransmitted PUBLISH would be a new
 		// request, with a new deadline, that the resumed engine rightly applies
 		presence: map[string]any{"engine_timeout": 300},
