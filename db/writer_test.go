@@ -270,3 +270,83 @@ func TestWriterPanicLeavesNobodyWaiting(t *testing.T) {
 		t.Errorf("rows %v", m)
 	}
 }
+
+// db_commit_delay 0: Post is a write-through, its answer comes after the commit (a slow
+// backend makes a written-behind answer come first).
+func TestPostZeroDelayAnswersAfterCommit(t *testing.T) {
+	s := openTemp(t)
+	s.FailWith(func(Op) error { time.Sleep(50 * time.Millisecond); return nil })
+	w := NewWriter(s)
+	defer w.Close()
+	if err := <-w.Post(time.Time{}, 0, Op{Kind: InsertPresentity, Presentity: pres("r1", "e1")}); err != nil {
+		t.Fatal(err)
+	}
+	s.FailWith(nil)
+	if n := len(rowsOf(t, s)); n != 1 {
+		t.Fatalf("%d rows when the answer came: not committed first", n)
+	}
+}
+
+// Requests queued while a leader commits are committed by the next leader once the first one's
+// own request is answered: none is left waiting (a slow backend keeps the first batch open
+// while the others queue).
+func TestQueuedBehindALeaderAllCommitted(t *testing.T) {
+	s := openTemp(t)
+	var applying sync.Once
+	started := make(chan struct{})
+	s.FailWith(func(Op) error {
+		applying.Do(func() { close(started) })
+		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	w := NewWriter(s)
+	defer w.Close()
+	firstCh := make(chan (<-chan error), 1)
+	go func() { // the first request leads: its goroutine commits
+		firstCh <- w.EnqueueBy(time.Time{}, Op{Kind: InsertPresentity, Presentity: pres("r0", "e0")})
+	}()
+	<-started
+	var rest []<-chan error
+	for i := 1; i <= 3; i++ {
+		rest = append(rest, w.EnqueueBy(time.Time{}, Op{Kind: InsertPresentity, Presentity: pres(fmt.Sprint("r", i), fmt.Sprint("e", i))}))
+	}
+	for i, ch := range append([]<-chan error{<-firstCh}, rest...) {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d still waiting: nobody took the queue over", i)
+		}
+	}
+	s.FailWith(nil)
+	if n := len(rowsOf(t, s)); n != 4 {
+		t.Fatalf("%d rows, want 4", n)
+	}
+}
+
+// A request that waited in the queue past its deadline is refused and not applied: its worker
+// has answered 500 by then (a slow commit ahead of it keeps it queued).
+func TestQueuedPastDeadlineRefused(t *testing.T) {
+	s := openTemp(t)
+	var applying sync.Once
+	started := make(chan struct{})
+	s.FailWith(func(Op) error {
+		applying.Do(func() { close(started) })
+		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	w := NewWriter(s)
+	defer w.Close()
+	go w.EnqueueBy(time.Time{}, Op{Kind: InsertPresentity, Presentity: pres("r0", "e0")})
+	<-started
+	late := w.EnqueueBy(time.Now().Add(20*time.Millisecond), Op{Kind: InsertPresentity, Presentity: pres("r1", "e1")})
+	if err := <-late; !errors.Is(err, ErrDeadline) {
+		t.Fatalf("a request queued past its deadline: %v, want ErrDeadline", err)
+	}
+	s.FailWith(nil)
+	if _, applied := rowsOf(t, s)["r1"]; applied {
+		t.Fatal("the refused request was applied")
+	}
+}
