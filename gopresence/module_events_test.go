@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -252,5 +253,60 @@ func TestPublicationNamedByCaller(t *testing.T) {
 	}
 	if r = named("", "0"); r.code != 200 || e.Stats().Publications != 0 {
 		t.Fatalf("removal: %+v, %+v", r, e.Stats())
+	}
+}
+
+// The status a module's rules give must be one stock knows (1 active .. 4 waiting); anything
+// else is the module's error, answered 500. A reason reaches Subscription-State only as a token
+// of at most 64 characters.
+func TestVerdictValues(t *testing.T) {
+	e, _ := newTestEngine(t, "", authEvents)
+	for i, c := range []struct {
+		status, reason string
+		code           int
+		state          string
+	}{
+		{"4", "", 200, ""}, {"0", "", 500, ""}, {"5", "", 500, ""}, {"x", "", 500, ""},
+		{"3", strings.Repeat("r", 64), 200, "terminated;reason=" + strings.Repeat("r", 64)},
+		{"3", strings.Repeat("r", 65), 200, "terminated;reason=rejected"},
+		{"3", "no\r\nX-Injected: 1", 200, "terminated;reason=rejected"},
+		{"3", "", 200, "terminated;reason=rejected"},
+		{"3", "deactivated", 200, "terminated;reason=deactivated"},
+	} {
+		r := do(t, e, wire.TSubscribe, authSubscribe(fmt.Sprint("v", i), fmt.Sprint("u", i), c.status, c.reason))
+		if r.code != c.code {
+			t.Errorf("status %q: %d, want %d", c.status, r.code, c.code)
+			continue
+		}
+		if c.state != "" && (len(r.notifs) != 1 || subscriptionState(r.notifs[0]) != c.state) {
+			t.Errorf("status %q reason %q: %+v, want Subscription-State %s", c.status, c.reason, r.notifs, c.state)
+		}
+	}
+}
+
+// Restoring says what it restored; a module's event that takes over one of ours says so, a new
+// one does not.
+func TestModuleEventsLogged(t *testing.T) {
+	url := memBackend.newURL(t)
+	e, _ := newTestEngine(t, url, authEvents)
+	do(t, e, wire.TSubscribe, authSubscribe("l1", "bob", "2", ""))
+	e.Close()
+	cfg, err := ParseConfig("db_url=" + url + "\n" + authEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgetModuleEvents(cfg) // as at a Kamailio start: our presence is there, the module's not yet
+	log := &captureLog{}
+	e2, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e2.Close(); forgetModuleEvents(cfg) })
+	if !log.has(`restored 0 publications and 1 subscriptions`) {
+		t.Errorf("no restore line: %q", log.lines)
+	}
+	if !log.has(`event "presence" is served with the callbacks of the C module`) ||
+		log.has(`event "presence.winfo" is served with the callbacks`) {
+		t.Errorf("take-over lines: %q", log.lines)
 	}
 }
