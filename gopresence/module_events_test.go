@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/gopresence/events"
 	"github.com/gopresence/gopresence/gopresence/events/presence"
@@ -308,5 +309,62 @@ func TestModuleEventsLogged(t *testing.T) {
 	if !log.has(`event "presence" is served with the callbacks of the C module`) ||
 		log.has(`event "presence.winfo" is served with the callbacks`) {
 		t.Errorf("take-over lines: %q", log.lines)
+	}
+}
+
+// Watcher info at the expiry second: a watcher whose subscription ends now is no longer
+// listed, a winfo subscription that ends now gets no NOTIFY, and the partial NOTIFY's
+// Subscription-State carries what is left of the winfo subscription.
+func TestWatcherInfoAtExpirySecond(t *testing.T) {
+	e, c := newTestEngine(t, "", authEvents)
+	w := moduleSubscribe("presence.winfo", "wi", "", "600", 1)
+	w[wire.FromURI] = "sip:alice@ex.com"
+	do(t, e, wire.TSubscribe, w)
+	b := authSubscribe("b1", "bob", "1", "")
+	b[wire.Expires] = "100"
+	c.t = c.t.Add(10 * time.Second)
+	r := do(t, e, wire.TSubscribe, b)
+	if len(r.notifs) != 2 || subscriptionState(r.notifs[0]) != "active;expires=590" {
+		t.Fatalf("partial winfo NOTIFY 10 s into a 600 s winfo subscription: %+v", r.notifs)
+	}
+	c.t = c.t.Add(100 * time.Second) // bob's subscription ends now
+	r = do(t, e, wire.TSubscribe, moduleSubscribe("presence.winfo", "wi2", "", "600", 1))
+	if body := r.notifs[0][wire.NBody]; strings.Contains(body, "bob") {
+		t.Fatalf("a subscription ending now is still listed:\n%s", body)
+	}
+	c.t = c.t.Add(490 * time.Second) // the first winfo subscription ends now
+	r = do(t, e, wire.TSubscribe, authSubscribe("d1", "dave", "1", ""))
+	for _, n := range r.notifs {
+		if n[wire.NCallID] == "wi" {
+			t.Fatal("a winfo subscription ending now was notified")
+		}
+	}
+}
+
+// A module's event whose publication expires notifies its watchers (with force_delete=0).
+func TestModuleEventExpiryNotifies(t *testing.T) {
+	e, c := newTestEngine(t, "", moduleEvents)
+	var sent int
+	e.SetEngineNotifier(func([]byte) { sent++ })
+	do(t, e, wire.TPublish, modulePublish("x-plain", "", "30", "v1"))
+	do(t, e, wire.TSubscribe, moduleSubscribe("x-plain", "w1", "", "600", 1))
+	c.t = c.t.Add(31 * time.Second)
+	e.expirePublications()
+	if sent != 1 {
+		t.Fatalf("%d NOTIFY frames after the publication expired, want 1", sent)
+	}
+}
+
+// A fetch (Expires 0) of an authorized event keeps no subscription, and watcher info does not
+// report it (stock notifies winfo only for a subscription that lasts).
+func TestModuleFetchKeepsNothing(t *testing.T) {
+	e, _ := newTestEngine(t, "", authEvents)
+	w := moduleSubscribe("presence.winfo", "wi", "", "600", 1)
+	w[wire.FromURI] = "sip:alice@ex.com"
+	do(t, e, wire.TSubscribe, w)
+	m := authSubscribe("f1", "bob", "1", "")
+	m[wire.Expires] = "0"
+	if r := do(t, e, wire.TSubscribe, m); r.code != 200 || len(r.notifs) != 1 || e.Stats().Subscriptions != 1 {
+		t.Fatalf("fetch: %d, %d NOTIFYs (want its own only), %d subscriptions (want the winfo one)", r.code, len(r.notifs), e.Stats().Subscriptions)
 	}
 }
