@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/events"
 	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -24,6 +25,11 @@ func watcherID(user, domain string) string { return user + "@" + domain }
 func (e *Engine) verdict(sh *shard, s *subscription, f *wire.Frame, now int64, dl time.Time) (status int, reason string, err error) {
 	v, ok := f.Get(wire.AuthStatus)
 	if !ok {
+		// no verdict for an event whose rules decide: never active by default (the module
+		// could not read the rules, or the request was one it could not judge)
+		if me, isModule := s.pkg().(events.ModuleEvent); isModule && me.Authorizes() {
+			return 0, "", errNoVerdict
+		}
 		return StatusActive, "", nil
 	}
 	key := s.key()
@@ -72,7 +78,10 @@ type verdictError string
 
 func (v verdictError) Error() string { return string(v) }
 
-const errBadVerdict = verdictError("subscribe: the module's authorization status is not 1..4")
+const (
+	errBadVerdict = verdictError("subscribe: the module's authorization status is not 1..4")
+	errNoVerdict  = verdictError("subscribe: no verdict of the module's rules for an event they decide")
+)
 
 // restoreAuthorizations loads the watchers table.
 func (e *Engine) restoreAuthorizations() error {

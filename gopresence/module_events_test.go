@@ -14,8 +14,8 @@ import (
 // Events a C module registered (bind_presence add_event) are served like ours, but the C side
 // finishes their NOTIFYs: the stored bodies go to agg_nbody, and Content-Type, presentity and
 // version travel as fields (module/notify.c).
-const moduleEvents = "module_event=x-agg\tapplication/x-agg+xml\t600\tagg\tpubl\tnew\n" +
-	"module_event=x-plain\tapplication/x-plain\t300\t-\tpubl\tkeep\n"
+const moduleEvents = "module_event=x-agg\tapplication/x-agg+xml\t600\tagg\tpubl\tnew\topen\n" +
+	"module_event=x-plain\tapplication/x-plain\t300\t-\tpubl\tkeep\topen\n"
 
 func modulePublish(event, etag, expires, body string) map[wire.Tag]string {
 	m := publish(etag, expires, body)
@@ -121,9 +121,9 @@ func TestModuleEventWithoutAggregation(t *testing.T) {
 }
 
 func TestModuleEventConfigRefused(t *testing.T) {
-	for _, bad := range []string{"module_event=x\tctype\t60\tagg\tpubl", "module_event=\tctype\t60\tagg\tpubl\tnew",
-		"module_event=x\tctype\tsoon\tagg\tpubl\tnew", "module_event=x\tctype\t60\tagg\tother\tnew",
-		"module_event=x\tctype\t60\tagg\tpubl\tmaybe"} {
+	for _, bad := range []string{"module_event=x\tctype\t60\tagg\tpubl\tnew", "module_event=\tctype\t60\tagg\tpubl\tnew\topen",
+		"module_event=x\tctype\tsoon\tagg\tpubl\tnew\topen", "module_event=x\tctype\t60\tagg\tother\tnew\topen",
+		"module_event=x\tctype\t60\tagg\tpubl\tmaybe\topen", "module_event=x\tctype\t60\tagg\tpubl\tnew\tclosed"} {
 		if _, err := ParseConfig(bad + "\n"); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -132,8 +132,8 @@ func TestModuleEventConfigRefused(t *testing.T) {
 
 // presence_xml's shape: "presence" with watcher authorization (the verdict comes from C in the
 // SUBSCRIBE) and its watcher info "presence.winfo", whose documents the engine builds.
-const authEvents = "module_event=presence\tapplication/pidf+xml\t3600\tagg\tpubl\tnew\n" +
-	"module_event=presence.winfo\tapplication/watcherinfo+xml\t3600\t-\twinfo\tnew\n"
+const authEvents = "module_event=presence\tapplication/pidf+xml\t3600\tagg\tpubl\tnew\tauth\n" +
+	"module_event=presence.winfo\tapplication/watcherinfo+xml\t3600\t-\twinfo\tnew\topen\n"
 
 func authSubscribe(callID, user, status, reason string) map[wire.Tag]string {
 	m := subscribe(callID, "", "600", 1)
@@ -366,5 +366,19 @@ func TestModuleFetchKeepsNothing(t *testing.T) {
 	m[wire.Expires] = "0"
 	if r := do(t, e, wire.TSubscribe, m); r.code != 200 || len(r.notifs) != 1 || e.Stats().Subscriptions != 1 {
 		t.Fatalf("fetch: %d, %d NOTIFYs (want its own only), %d subscriptions (want the winfo one)", r.code, len(r.notifs), e.Stats().Subscriptions)
+	}
+}
+
+// An initial SUBSCRIBE of an event whose module's rules decide, without their verdict, is
+// refused and keeps nothing: a watcher is never active by default.
+func TestNoVerdictRefused(t *testing.T) {
+	e, _ := newTestEngine(t, "", authEvents)
+	m := authSubscribe("n1", "bob", "1", "")
+	delete(m, wire.AuthStatus)
+	if r := do(t, e, wire.TSubscribe, m); r.code != 500 || len(r.notifs) != 0 || e.Stats().Subscriptions != 0 {
+		t.Fatalf("without a verdict: %d, %d NOTIFYs, %d subscriptions", r.code, len(r.notifs), e.Stats().Subscriptions)
+	}
+	if r := do(t, e, wire.TSubscribe, moduleSubscribe("presence.winfo", "w1", "", "60", 1)); r.code != 200 {
+		t.Fatalf("an event without rules needs no verdict: %d", r.code)
 	}
 }

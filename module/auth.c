@@ -26,7 +26,8 @@ int module_authorize(struct sip_msg *msg, str *watcher_param, wire_buf_t *b)
 	if(ev == NULL || !ev->req_auth || msg->to == NULL || (to = get_to(msg)) == NULL
 			|| to->tag_value.len > 0)
 		return 0; /* no rules, or not an initial SUBSCRIBE */
-	/* what does not parse, the engine answers */
+	/* what does not parse, the engine answers; any other request without a verdict it refuses
+	 * (a watcher of an event whose rules decide is never active by default) */
 	if(parse_sip_msg_uri(msg) < 0 || parse_from_header(msg) < 0)
 		return 0;
 	from = get_from(msg);

@@ -260,17 +260,18 @@ static int events_config(pres_ev_t *ev, char **text, int *len)
 		return 0;
 	if(events_config(ev->next, text, len) < 0)
 		return -1;
-	n = 13 + ev->name.len + 1 + ev->content_type.len + 1 + 10 + 1 + 3 + 1 + 5 + 1 + 4 + 1;
+	n = 13 + ev->name.len + 1 + ev->content_type.len + 1 + 10 + 1 + 3 + 1 + 5 + 1 + 4 + 1 + 4 + 1;
 	p = pkg_reallocxf(*text, *len + n + 1);
 	if(p == NULL) {
 		PKG_MEM_ERROR;
 		return -1;
 	}
 	*text = p;
-	*len += snprintf(p + *len, n + 1, "module_event=%.*s\t%.*s\t%u\t%s\t%s\t%s\n",
+	*len += snprintf(p + *len, n + 1, "module_event=%.*s\t%.*s\t%u\t%s\t%s\t%s\t%s\n",
 			ev->name.len, ev->name.s, ev->content_type.len, ev->content_type.s,
 			ev->default_expires, ev->agg_nbody ? "agg" : "-",
-			ev->type == WINFO_TYPE ? "winfo" : "publ", ev->etag_not_new ? "keep" : "new");
+			ev->type == WINFO_TYPE ? "winfo" : "publ", ev->etag_not_new ? "keep" : "new",
+			ev->req_auth ? "auth" : "open");
 	return 0;
 }
 

@@ -108,6 +108,9 @@ type ModuleEvent interface {
 	Aggregates() bool
 	// KeepsETag: a refresh or modify keeps the publication's entity-tag (etag_not_new).
 	KeepsETag() bool
+	// Authorizes: the module's rules decide each watcher (req_auth): the C side hands their
+	// verdict with every initial SUBSCRIBE.
+	Authorizes() bool
 	// Watches: for a watcher-info event (RFC 3857, "presence.winfo"), the event whose
 	// watchers it lists; its NOTIFY bodies are the engine's (watcherinfo.go). "" otherwise.
 	Watches() string

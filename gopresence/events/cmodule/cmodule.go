@@ -19,23 +19,25 @@ type Event struct {
 	aggregates        bool
 	winfo             bool // a watcher-info event ("presence.winfo"): its state is the engine's
 	keepETag          bool // etag_not_new: a refresh or modify keeps the publication's entity-tag
+	authorizes        bool // req_auth: the module's rules decide each watcher
 }
 
 // Parse reads the engine configuration's description of one event, as module/event_list.c
 // writes it: name, content type, default expires, "agg" or "-", "winfo" or "publ" (stock's
-// WINFO_TYPE / PUBL_TYPE), and "keep" or "new" (etag_not_new), separated by tabs.
+// WINFO_TYPE / PUBL_TYPE), "keep" or "new" (etag_not_new), and "auth" or "open" (req_auth),
+// separated by tabs.
 func Parse(line string) (Event, error) {
 	f := strings.Split(line, "\t")
-	if len(f) != 6 || f[0] == "" || f[1] == "" || (f[4] != "winfo" && f[4] != "publ") ||
-		(f[5] != "keep" && f[5] != "new") {
-		return Event{}, fmt.Errorf("module event %q: want name, content type, expires, agg, type, etag", line)
+	if len(f) != 7 || f[0] == "" || f[1] == "" || (f[4] != "winfo" && f[4] != "publ") ||
+		(f[5] != "keep" && f[5] != "new") || (f[6] != "auth" && f[6] != "open") {
+		return Event{}, fmt.Errorf("module event %q: want name, content type, expires, agg, type, etag, auth", line)
 	}
 	exp, err := strconv.ParseUint(f[2], 10, 32)
 	if err != nil {
 		return Event{}, fmt.Errorf("module event %q: default expires: %w", f[0], err)
 	}
 	return Event{name: f[0], contentType: f[1], expires: uint32(exp), aggregates: f[3] == "agg",
-		winfo: f[4] == "winfo", keepETag: f[5] == "keep"}, nil
+		winfo: f[4] == "winfo", keepETag: f[5] == "keep", authorizes: f[6] == "auth"}, nil
 }
 
 func (e Event) Name() string           { return e.name }
@@ -46,6 +48,10 @@ func (e Event) Aggregates() bool       { return e.aggregates && !e.winfo }
 // KeepsETag: the module set etag_not_new (presence_xml's dialog;sla): a refresh or a modify
 // answers with the publication's entity-tag unchanged (stock presentity.c:1126).
 func (e Event) KeepsETag() bool { return e.keepETag }
+
+// Authorizes: the module's rules decide each watcher (req_auth); a new subscription must come
+// with their verdict.
+func (e Event) Authorizes() bool { return e.authorizes }
 
 // Watches names the event whose watchers a watcher-info event lists ("presence" for
 // "presence.winfo"); "" for other events.
