@@ -96,7 +96,7 @@ static str *api_get_presentity(str pres_uri, pres_ev_t *ev, str *etag, str *cont
 	wire_rpc_item_t it;
 	struct sip_uri uri;
 	size_t off;
-	int n = 0, i;
+	int n = 0;
 
 	if(ev->type == WINFO_TYPE || engine_command("_bodies", args, 2, &a) != 0)
 		return NULL;
@@ -110,15 +110,8 @@ static str *api_get_presentity(str pres_uri, pres_ev_t *ev, str *etag, str *cont
 	for(off = a.rows_off; wire_next_rpc_item(&a.frame, &off, &it) == 1;) {
 		if(it.tag != WF_RPC_STR)
 			continue;
-		bodies[n] = pkg_malloc(sizeof(str) + it.value.len + 1);
-		if(bodies[n] == NULL) {
-			PKG_MEM_ERROR;
+		if((bodies[n] = module_body_dup(it.value.v, it.value.len)) == NULL)
 			break;
-		}
-		bodies[n]->s = (char *)(bodies[n] + 1);
-		bodies[n]->len = it.value.len;
-		memcpy(bodies[n]->s, it.value.v, it.value.len);
-		bodies[n]->s[it.value.len] = 0;
 		n++;
 	}
 	if(n > 0 && ev->agg_nbody) {
@@ -135,9 +128,7 @@ static str *api_get_presentity(str pres_uri, pres_ev_t *ev, str *etag, str *cont
 			memcpy(out->s, bodies[n - 1]->s, out->len + 1);
 		}
 	}
-	for(i = 0; i < n; i++)
-		pkg_free(bodies[i]);
-	pkg_free(bodies);
+	module_bodies_free(bodies, n);
 done:
 	engine_answer_free(&a);
 	return out;
@@ -158,27 +149,11 @@ static void api_free_presentity(str *body, pres_ev_t *ev)
 	pkg_free(body);
 }
 
-/* what an engine answer to an API call means: its NOTIFYs leave from this process; 0 for a
- * success, -1 (logged, naming what) otherwise. r is engine_call's result. */
-static int api_answer(int r, wire_answer_t *a, const char *what)
-{
-	if(r != 0) {
-		LM_ERR("%s: the presence engine did not answer\n", what);
-		return -1;
-	}
-	r = a->code < 300 ? 0 : -1;
-	if(r < 0)
-		LM_ERR("%s: %d %.*s\n", what, a->code, (int)a->reason.len, a->reason.v);
-	notify_send_all(&a->frame, a->notifies_off);
-	engine_answer_free(a);
-	return r;
-}
-
 /* an engine command whose answer may carry NOTIFYs, sent from this process */
 static int engine_command_notify(const char *cmd, str *args, int nargs)
 {
 	wire_answer_t a;
-	return api_answer(engine_command(cmd, args, nargs, &a), &a, cmd);
+	return engine_answer_notify(engine_command(cmd, args, nargs, &a), &a, cmd);
 }
 
 /* pres_refresh_watchers: type 0 re-reads the rules (events whose module has them), type 1
@@ -234,7 +209,7 @@ static int api_update_presentity(str *event, str *realm, str *user, str *etag, s
 	}
 	r = engine_call(&req, &a);
 	wire_free(&req);
-	return api_answer(r, &a, "update_presentity");
+	return engine_answer_notify(r, &a, "update_presentity");
 }
 
 int bind_presence(presence_api_t *api)

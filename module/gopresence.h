@@ -88,6 +88,9 @@ typedef struct module_notify {
 int module_body_finish(const wire_notify_t *n, module_body_cache_t *cache, module_notify_t *out);
 void module_notify_release(module_notify_t *m);
 void module_body_cache_clear(module_body_cache_t *c);
+/* a stored body as a module's callbacks take it: one pkg block, NUL-terminated */
+str *module_body_dup(const char *v, size_t len);
+void module_bodies_free(str **bodies, int n);
 
 /* watchers.c: a change of rules re-evaluates the watchers (update_watchers_status) */
 int gp_update_watchers_status(str *pres_uri, pres_ev_t *event, str *rules_doc);
@@ -96,6 +99,9 @@ int gp_update_watchers_rules(str *pres_uri, pres_ev_t *ev);
 
 /* rpc.c: kamcmd presence.*, and the module's own engine commands */
 int engine_command(const char *cmd, str *args, int nargs, wire_answer_t *a);
+/* an answer to the module's own call (r: engine_call's result): its NOTIFYs leave from this
+ * process; 0 for a success, -1 (logged, naming what) otherwise; the answer is freed */
+int engine_answer_notify(int r, wire_answer_t *a, const char *what);
 int presence_rpc_init(void);
 
 /* notify.c: NOTIFYs from wire fields */

@@ -101,7 +101,7 @@ static str *aggregate(pres_ev_t *ev, const wire_notify_t *n)
 	wire_field_t fl;
 	struct sip_uri uri;
 	str **bodies = NULL, presuri = WSTR(n->pres_uri), *out = NULL;
-	int count = 0, off_index = -1, i;
+	int count = 0, off_index = -1;
 	size_t off = 0;
 
 	if(parse_uri(presuri.s, presuri.len, &uri) < 0) {
@@ -130,23 +130,38 @@ static str *aggregate(pres_ev_t *ev, const wire_notify_t *n)
 		}
 		if(fl.tag != WF_N_BODY_PART)
 			continue;
-		bodies[count] = pkg_malloc(sizeof(str) + fl.len + 1);
-		if(bodies[count] == NULL) {
-			PKG_MEM_ERROR;
+		if((bodies[count] = module_body_dup(fl.v, fl.len)) == NULL)
 			goto done;
-		}
-		bodies[count]->s = (char *)(bodies[count] + 1);
-		bodies[count]->len = fl.len;
-		memcpy(bodies[count]->s, fl.v, fl.len);
-		bodies[count]->s[fl.len] = 0;
 		count++;
 	}
 	out = ev->agg_nbody(&uri.user, &uri.host, bodies, count, off_index);
 done:
-	for(i = 0; i < count; i++)
+	module_bodies_free(bodies, count);
+	return out;
+}
+
+str *module_body_dup(const char *v, size_t len)
+{
+	str *b = pkg_malloc(sizeof(str) + len + 1);
+
+	if(b == NULL) {
+		PKG_MEM_ERROR;
+		return NULL;
+	}
+	b->s = (char *)(b + 1);
+	b->len = len;
+	memcpy(b->s, v, len);
+	b->s[len] = 0;
+	return b;
+}
+
+void module_bodies_free(str **bodies, int n)
+{
+	int i;
+
+	for(i = 0; i < n; i++)
 		pkg_free(bodies[i]);
 	pkg_free(bodies);
-	return out;
 }
 
 /* the subscription as aux_body_processing sees it: what the engine sent (version first) */

@@ -25,6 +25,20 @@ int engine_command(const char *cmd, str *args, int nargs, wire_answer_t *a)
 	return r;
 }
 
+int engine_answer_notify(int r, wire_answer_t *a, const char *what)
+{
+	if(r != 0) {
+		LM_ERR("%s: the presence engine did not answer\n", what);
+		return -1;
+	}
+	r = a->code < 300 ? 0 : -1;
+	if(r < 0)
+		LM_ERR("%s: %d %.*s\n", what, a->code, (int)a->reason.len, a->reason.v);
+	notify_send_all(&a->frame, a->notifies_off);
+	engine_answer_free(a);
+	return r;
+}
+
 /* sends one RPC to the engine and turns its answer into the RPC reply */
 static void rpc_engine(rpc_t *rpc, void *ctx, const char *cmd, str *args, int nargs,
 		int as_array)

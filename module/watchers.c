@@ -102,20 +102,8 @@ int gp_update_watchers_status(str *pres_uri, pres_ev_t *event, str *rules_doc)
 	if(in_row)
 		reevaluate(ev, pres_uri, rules_doc, &row, &req, &changed);
 	r = 0;
-	if(changed > 0) {
-		if(engine_call(&req, &b) != 0) {
-			LM_ERR("%.*s: the presence engine did not take the new verdicts\n", pres_uri->len,
-					pres_uri->s);
-			r = -1;
-		} else {
-			if(b.code >= 300) {
-				LM_ERR("%.*s: %.*s\n", pres_uri->len, pres_uri->s, (int)b.reason.len, b.reason.v);
-				r = -1;
-			}
-			notify_send_all(&b.frame, b.notifies_off);
-			engine_answer_free(&b);
-		}
-	}
+	if(changed > 0)
+		r = engine_answer_notify(engine_call(&req, &b), &b, "update_watchers_status");
 	wire_free(&req);
 	engine_answer_free(&a);
 	return r;
