@@ -292,13 +292,7 @@ func TestPostZeroDelayAnswersAfterCommit(t *testing.T) {
 // while the others queue).
 func TestQueuedBehindALeaderAllCommitted(t *testing.T) {
 	s := openTemp(t)
-	var applying sync.Once
-	started := make(chan struct{})
-	s.FailWith(func(Op) error {
-		applying.Do(func() { close(started) })
-		time.Sleep(100 * time.Millisecond)
-		return nil
-	})
+	started := slowApply(s)
 	w := NewWriter(s)
 	defer w.Close()
 	firstCh := make(chan (<-chan error), 1)
@@ -330,13 +324,7 @@ func TestQueuedBehindALeaderAllCommitted(t *testing.T) {
 // has answered 500 by then (a slow commit ahead of it keeps it queued).
 func TestQueuedPastDeadlineRefused(t *testing.T) {
 	s := openTemp(t)
-	var applying sync.Once
-	started := make(chan struct{})
-	s.FailWith(func(Op) error {
-		applying.Do(func() { close(started) })
-		time.Sleep(100 * time.Millisecond)
-		return nil
-	})
+	started := slowApply(s)
 	w := NewWriter(s)
 	defer w.Close()
 	go w.EnqueueBy(time.Time{}, Op{Kind: InsertPresentity, Presentity: pres("r0", "e0")})
@@ -349,4 +337,16 @@ func TestQueuedPastDeadlineRefused(t *testing.T) {
 	if _, applied := rowsOf(t, s)["r1"]; applied {
 		t.Fatal("the refused request was applied")
 	}
+}
+
+// slowApply makes every write of s take 100 ms; the channel closes when the first one starts.
+func slowApply(s *memdb.DB) <-chan struct{} {
+	var applying sync.Once
+	started := make(chan struct{})
+	s.FailWith(func(Op) error {
+		applying.Do(func() { close(started) })
+		time.Sleep(100 * time.Millisecond)
+		return nil
+	})
+	return started
 }

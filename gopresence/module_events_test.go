@@ -167,9 +167,7 @@ func TestModuleAuthorizationAndWatcherInfo(t *testing.T) {
 		t.Fatalf("%d subscriptions kept, want bob's 2 (the rejected one is not kept)", s.Subscriptions)
 	}
 
-	w := moduleSubscribe("presence.winfo", "wi", "", "600", 1)
-	w[wire.FromURI] = "sip:alice@ex.com"
-	r = do(t, e, wire.TSubscribe, w)
+	r = do(t, e, wire.TSubscribe, winfoSubscribe("wi"))
 	if r.code != 200 || len(r.notifs) != 1 {
 		t.Fatalf("winfo subscribe: %+v", r)
 	}
@@ -317,9 +315,7 @@ func TestModuleEventsLogged(t *testing.T) {
 // Subscription-State carries what is left of the winfo subscription.
 func TestWatcherInfoAtExpirySecond(t *testing.T) {
 	e, c := newTestEngine(t, "", authEvents)
-	w := moduleSubscribe("presence.winfo", "wi", "", "600", 1)
-	w[wire.FromURI] = "sip:alice@ex.com"
-	do(t, e, wire.TSubscribe, w)
+	do(t, e, wire.TSubscribe, winfoSubscribe("wi"))
 	b := authSubscribe("b1", "bob", "1", "")
 	b[wire.Expires] = "100"
 	c.t = c.t.Add(10 * time.Second)
@@ -359,9 +355,7 @@ func TestModuleEventExpiryNotifies(t *testing.T) {
 // report it (stock notifies winfo only for a subscription that lasts).
 func TestModuleFetchKeepsNothing(t *testing.T) {
 	e, _ := newTestEngine(t, "", authEvents)
-	w := moduleSubscribe("presence.winfo", "wi", "", "600", 1)
-	w[wire.FromURI] = "sip:alice@ex.com"
-	do(t, e, wire.TSubscribe, w)
+	do(t, e, wire.TSubscribe, winfoSubscribe("wi"))
 	m := authSubscribe("f1", "bob", "1", "")
 	m[wire.Expires] = "0"
 	if r := do(t, e, wire.TSubscribe, m); r.code != 200 || len(r.notifs) != 1 || e.Stats().Subscriptions != 1 {
@@ -381,4 +375,11 @@ func TestNoVerdictRefused(t *testing.T) {
 	if r := do(t, e, wire.TSubscribe, moduleSubscribe("presence.winfo", "w1", "", "60", 1)); r.code != 200 {
 		t.Fatalf("an event without rules needs no verdict: %d", r.code)
 	}
+}
+
+// winfoSubscribe is alice's watcher-info SUBSCRIBE (dialog callID, 600 s).
+func winfoSubscribe(callID string) map[wire.Tag]string {
+	w := moduleSubscribe("presence.winfo", callID, "", "600", 1)
+	w[wire.FromURI] = "sip:alice@ex.com"
+	return w
 }
