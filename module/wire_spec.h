@@ -45,7 +45,7 @@ enum wire_tag {
 	WF_CONTENT_LENGTH = 22, /* "1" if the request has a Content-Length header */
 	WF_CONTACT_COUNT = 23, /* number of Contact URIs ("*" for a star contact) */
 	WF_DEADLINE = 24, /* unix time in ms when the worker stops waiting (it then answers 500): the engine applies nothing after it */
-	WF_AUTH_STATUS = 25, /* initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 5 polite-block) */
+	WF_AUTH_STATUS = 25, /* initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 4 waiting; polite-block is 1 with that reason); the engine refuses any other */
 	WF_AUTH_REASON = 26, /* with AuthStatus: the reason its rules gave (e.g. rejected), if any */
 	WF_SET_ETAG = 27, /* update_presentity (bind_presence): the entity-tag the calling module names the publication with; the one holding it is replaced, else it is created */
 

@@ -49,7 +49,7 @@ const (
 	ContentLength Tag = 22 // "1" if the request has a Content-Length header
 	ContactCount  Tag = 23 // number of Contact URIs ("*" for a star contact)
 	Deadline      Tag = 24 // unix time in ms when the worker stops waiting (it then answers 500): the engine applies nothing after it
-	AuthStatus    Tag = 25 // initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 5 polite-block)
+	AuthStatus    Tag = 25 // initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 4 waiting; polite-block is 1 with that reason); the engine refuses any other
 	AuthReason    Tag = 26 // with AuthStatus: the reason its rules gave (e.g. rejected), if any
 	SetETag       Tag = 27 // update_presentity (bind_presence): the entity-tag the calling module names the publication with; the one holding it is replaced, else it is created
 )

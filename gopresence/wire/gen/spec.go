@@ -75,7 +75,7 @@ var tagGroups = []tagGroup{
 		{22, "ContentLength", "WF_CONTENT_LENGTH", `"1" if the request has a Content-Length header`},
 		{23, "ContactCount", "WF_CONTACT_COUNT", `number of Contact URIs ("*" for a star contact)`},
 		{24, "Deadline", "WF_DEADLINE", "unix time in ms when the worker stops waiting (it then answers 500): the engine applies nothing after it"},
-		{25, "AuthStatus", "WF_AUTH_STATUS", "initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 5 polite-block)"},
+		{25, "AuthStatus", "WF_AUTH_STATUS", "initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 4 waiting; polite-block is 1 with that reason); the engine refuses any other"},
 		{26, "AuthReason", "WF_AUTH_REASON", "with AuthStatus: the reason its rules gave (e.g. rejected), if any"},
 		{27, "SetETag", "WF_SET_ETAG", "update_presentity (bind_presence): the entity-tag the calling module names the publication with; the one holding it is replaced, else it is created"},
 	}},
