@@ -44,7 +44,7 @@ func (e *Engine) verdict(sh *shard, s *subscription, f *wire.Frame, now int64, d
 	a := &db.Authorization{PresentityURI: key.uri, WatcherUsername: s.WatcherUsername,
 		WatcherDomain: s.WatcherDomain, Event: key.event, Status: status,
 		Reason: reasonOf(f.Str(wire.AuthReason)), InsertedTime: now}
-	if err := e.storeSubscription(dl, db.Op{Kind: db.SetAuthorization, Auth: a}); err != nil {
+	if err := e.storeSubscription(sh, dl, db.Op{Kind: db.SetAuthorization, Auth: a}); err != nil {
 		return 0, "", err
 	}
 	e.setAuth(sh, key, id, a)
@@ -82,20 +82,6 @@ const (
 	errBadVerdict = verdictError("subscribe: the module's authorization status is not 1..4")
 	errNoVerdict  = verdictError("subscribe: no verdict of the module's rules for an event they decide")
 )
-
-// restoreAuthorizations loads the watchers table.
-func (e *Engine) restoreAuthorizations() error {
-	as, err := e.store.LoadAuthorizations()
-	if err != nil {
-		return err
-	}
-	for i := range as {
-		a := &as[i]
-		key := presentityKey{uri: a.PresentityURI, event: a.Event}
-		e.setAuth(e.shards.of(key), key, watcherID(a.WatcherUsername, a.WatcherDomain), a)
-	}
-	return nil
-}
 
 // rpcAuthorizations lists the verdicts of a presentity for an event (the watchers table rows
 // stock's update_watchers_status reads), for the module to re-evaluate with new rules in C.
@@ -154,7 +140,7 @@ func (e *Engine) rpcReauthorize(sh *shard, key presentityKey, args []string) *an
 			ops = append(ops, db.Op{Kind: db.UpdateWatcher, Watcher: &row})
 		}
 	}
-	if err := e.storeSubscription(time.Time{}, ops...); err != nil {
+	if err := e.storeSubscription(sh, time.Time{}, ops...); err != nil {
 		return e.commitFailed("reauthorize "+key.uri, err)
 	}
 	a := reply(200, "OK", "")

@@ -44,7 +44,8 @@ type Config struct {
 	ToTagPref           string `param:"to_tag_pref" check:"token32"`
 	ForceDelete         int    `param:"force_delete"`
 	SipURIMatch         int    `param:"sip_uri_match"`
-	SubsDBMode          int    `param:"subs_db_mode"`    // 0 memory only, 1 write-through, 2 write-back, 3 DB only (as 1)
+	SubsDBMode          int    `param:"subs_db_mode"`    // 0 memory only, 1 write-through, 2 write-back, 3 DB only
+	PublCache           int    `param:"publ_cache"`      // 0 with subs_db_mode 3: the database holds the state (several nodes)
 	DBCommitDelay       int    `param:"db_commit_delay"` // ms a change may wait to be written behind; 0: before the reply
 	SocketPath          string `param:"engine_socket"`   // the module resolves its default
 
@@ -70,6 +71,7 @@ func DefaultConfig() Config {
 		SendFastNotify:      1,
 		ToTagPref:           "10",
 		SubsDBMode:          2,
+		PublCache:           1,
 		DBCommitDelay:       100,
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/gopresence/events"
 	_ "github.com/gopresence/gopresence/gopresence/events/presence" // registers "presence"
-	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
 	"github.com/gopresence/gopresence/internal/safego"
 )
@@ -34,6 +33,7 @@ type Engine struct {
 	cfg     Config
 	log     Logger
 	store   db.Backend
+	shared  db.Shared // the shared mode's database (shared.go); nil: memory holds the state
 	writer  *db.Writer
 	shards  *shards
 	dialogs dialogIndex
@@ -65,6 +65,10 @@ func New(cfg Config, log Logger) (*Engine, error) {
 		shards:  newShards(cfg.PresHtableSize),
 		dialogs: newDialogIndex(),
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),
+	}
+	if err := e.openShared(); err != nil {
+		st.Close()
+		return nil, err
 	}
 	e.writer.OnError = e.logLostWrites
 	e.writer.Log = e.logLine
@@ -122,49 +126,31 @@ func (e *Engine) logLine(level, msg string) {
 }
 
 // restore loads every unexpired publication and subscription (stock: startup_mode=1 and
-// restore_db_subs).
+// restore_db_subs). The shared mode holds nothing between requests: nothing to load.
 func (e *Engine) restore() error {
+	if e.shared != nil {
+		e.logf("info", "state in the database (subs_db_mode=3, publ_cache=0): read per request, shared with other nodes")
+		return nil
+	}
 	now := e.now().Unix()
-	pres, err := e.store.LoadPresentities(now)
-	if err != nil {
+	var rows db.Rows
+	var err error
+	if rows.Presentities, err = e.store.LoadPresentities(now); err != nil {
 		return err
 	}
-	for i := range pres {
-		p := &pres[i]
-		k := presentityKey{uri: sip.AOR(p.Username, p.Domain), event: p.Event}
-		sh := e.shards.of(k)
-		pr := sh.pres[k]
-		if pr == nil {
-			pr = &presentity{}
-			sh.pres[k] = pr
-		}
-		pr.pubs = append(pr.pubs, p)
-	}
-	var ws []db.Watcher
 	if e.subscriptionsStored() { // subs_db_mode=0: subscriptions never outlive the process
-		if ws, err = e.store.LoadWatchers(now); err != nil {
+		if rows.Watchers, err = e.store.LoadWatchers(now); err != nil {
 			return err
 		}
 	}
-	for i := range ws {
-		w := ws[i]
-		pkg := events.Lookup(w.Event, nil)
-		if pkg == nil {
-			e.logf("warn", "restore: subscription %s for unknown event %q skipped", w.CallID, w.Event)
-			continue
-		}
-		s := newSubscription(w, pkg.Name())
-		// local_cseq is written back every db_update_period and at a clean stop; after a
-		// crash the NOTIFYs sent since the last write-back had higher CSeqs. Jump past them,
-		// so a watcher never sees a CSeq go back (RFC 3261 §12.2.1.1 only asks for growth).
-		s.LocalCSeq += cseqRestartMargin
-		s.dirty = true
-		e.addSub(e.shards.of(s.key()), s)
-	}
-	if err := e.restoreAuthorizations(); err != nil {
+	if rows.Authorizations, err = e.store.LoadAuthorizations(); err != nil {
 		return err
 	}
-	e.logf("info", "restored %d publications and %d subscriptions", len(pres), len(ws))
+	// local_cseq is written back every db_update_period and at a clean stop; after a crash
+	// the NOTIFYs sent since the last write-back had higher CSeqs. Jump past them, so a
+	// watcher never sees a CSeq go back (RFC 3261 §12.2.1.1 only asks for growth).
+	subs := e.hold(rows, cseqRestartMargin)
+	e.logf("info", "restored %d publications and %d subscriptions", len(rows.Presentities), subs)
 	return nil
 }
 

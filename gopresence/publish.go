@@ -66,9 +66,14 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 
 	key := presentityKey{uri: ruri.AOR(), event: pkg.Name()}
-	sh := e.shards.of(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	return e.locked(key.uri, deadline(f), "publish", func(sh *shard) *answer {
+		return e.publishLocked(sh, f, pkg, ruri, key, expires, body, etag, conditional, sender)
+	})
+}
+
+// publishLocked applies a checked PUBLISH to the presentity's state. Caller holds sh.mu.
+func (e *Engine) publishLocked(sh *shard, f *wire.Frame, pkg events.Package, ruri sip.URI, key presentityKey,
+	expires uint32, body []byte, etag string, conditional bool, sender string) *answer {
 	now := e.now().Unix()
 	pr := sh.pres[key]
 
@@ -93,7 +98,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 			Priority: now - pidPriorityBase,
 			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
 		}
-		if err := e.storePublication(deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
+		if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
 			return e.commitFailed("publish: storing "+key.uri, err)
 		}
 		if pr == nil {
@@ -117,7 +122,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 	pub := pr.pubs[idx]
 	if expires == 0 {
-		if err := e.storePublication(deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+		if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
 			return e.commitFailed("publish: removing "+key.uri, err)
 		}
 		a := e.publishOK(0, etag)
@@ -142,12 +147,12 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	if sender != "" {
 		upd.Sender = sender
 	}
-	if err := e.storePublication(deadline(f), db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
+	if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
 		return e.commitFailed("publish: updating "+key.uri, err)
 	}
 	// newest last, as stock orders by received_time
 	pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)
-	a = e.publishOK(expires, upd.ETag)
+	a := e.publishOK(expires, upd.ETag)
 	if len(body) > 0 { // a refresh without body changes no state: no NOTIFY (RFC 3903 §4.2)
 		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, "", sender, now))
 	}
@@ -156,11 +161,12 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 
 // fanOutSplit: above this many NOTIFYs for one change, the engine's C thread sends half of
 // them while the worker sends the rest, so a large watcher list goes out twice as fast on two
-// cores. Each dialog's NOTIFYs still carry growing CSeqs, so a watcher keeps the newest state.
+// cores (not in the shared mode: they would leave before the change is committed). Each dialog's NOTIFYs still carry growing CSeqs, so a watcher keeps the newest state.
 const fanOutSplit = 64
 
 func (e *Engine) fanOut(ns []notifyReq) []notifyReq {
-	if len(ns) <= fanOutSplit || e.engineNotify == nil {
+	if len(ns) <= fanOutSplit || e.engineNotify == nil || e.shared != nil {
+		// (the shared mode sends nothing before the commit: all go with the answer)
 		return ns
 	}
 	half := len(ns) / 2

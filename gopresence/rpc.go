@@ -2,6 +2,9 @@ package gopresence
 
 import (
 	"strconv"
+	"time"
+
+	"github.com/gopresence/gopresence/db"
 
 	"github.com/gopresence/gopresence/gopresence/events"
 	"github.com/gopresence/gopresence/gopresence/sip"
@@ -86,16 +89,15 @@ func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 	case "0":
 		return reply(200, "OK", "")
 	case "1":
-		sh := e.shards.of(key)
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-		pr := sh.pres[key]
-		if pr == nil {
-			pr = &presentity{}
-		}
-		a := reply(200, "OK", "")
-		a.notifs = e.notifyWatchers(sh, key, pr, "", "", e.now().Unix())
-		return a
+		return e.locked(key.uri, time.Time{}, "refreshWatchers", func(sh *shard) *answer {
+			pr := sh.pres[key]
+			if pr == nil {
+				pr = &presentity{}
+			}
+			a := reply(200, "OK", "")
+			a.notifs = e.notifyWatchers(sh, key, pr, "", "", e.now().Unix())
+			return a
+		})
 	default:
 		return reply(500, "Execution failed", "refreshWatchers type "+args[2]+" not supported")
 	}
@@ -103,24 +105,42 @@ func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 
 func (e *Engine) rpcPresentityList(full bool) *answer {
 	a := reply(200, "OK", "")
+	e.eachPublication(func(p *db.Presentity) {
+		row := []rpcField{{"user", p.Username, false}, {"domain", p.Domain, false},
+			{"event", p.Event, false}, {"etag", p.ETag, false}, {"sender", p.Sender, false},
+			{"expires", strconv.FormatInt(p.Expires, 10), true}}
+		if full {
+			row = append(row, rpcField{"received_time", strconv.FormatInt(p.ReceivedTime, 10), true},
+				rpcField{"priority", strconv.FormatInt(p.Priority, 10), true},
+				rpcField{"ruid", p.RUID, false}, rpcField{"body", string(p.Body), false})
+		}
+		a.rows = append(a.rows, row)
+	})
+	return a
+}
+
+// eachPublication calls f for every publication held (the shared mode: every unexpired one in
+// the database), a shard's under its lock.
+func (e *Engine) eachPublication(f func(p *db.Presentity)) {
+	if e.shared != nil {
+		pubs, err := e.store.LoadPresentities(e.now().Unix())
+		if err != nil {
+			e.logf("err", "listing publications: %v", err)
+		}
+		for i := range pubs {
+			f(&pubs[i])
+		}
+		return
+	}
 	for _, sh := range e.shards.s {
 		sh.mu.Lock()
 		for _, pr := range sh.pres {
 			for _, p := range pr.pubs {
-				row := []rpcField{{"user", p.Username, false}, {"domain", p.Domain, false},
-					{"event", p.Event, false}, {"etag", p.ETag, false}, {"sender", p.Sender, false},
-					{"expires", strconv.FormatInt(p.Expires, 10), true}}
-				if full {
-					row = append(row, rpcField{"received_time", strconv.FormatInt(p.ReceivedTime, 10), true},
-						rpcField{"priority", strconv.FormatInt(p.Priority, 10), true},
-						rpcField{"ruid", p.RUID, false}, rpcField{"body", string(p.Body), false})
-				}
-				a.rows = append(a.rows, row)
+				f(p)
 			}
 		}
 		sh.mu.Unlock()
 	}
-	return a
 }
 
 // onPresentity runs an engine command of the module's on the presentity its first two
@@ -133,10 +153,7 @@ func (e *Engine) onPresentity(args []string, cmd func(sh *shard, key presentityK
 	if a != nil {
 		return a
 	}
-	sh := e.shards.of(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return cmd(sh, key, args[2:])
+	return e.locked(key.uri, time.Time{}, "presence command", func(sh *shard) *answer { return cmd(sh, key, args[2:]) })
 }
 
 // rpcBodies lists a presentity's stored bodies for an event, oldest first, one row each: for

@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"context"
 	"hash/maphash"
 	"strings"
 	"sync"
@@ -101,6 +102,9 @@ type shard struct {
 	pres map[presentityKey]*presentity
 	subs map[presentityKey][]*subscription
 	auth map[presentityKey]map[string]*db.Authorization // watchers table: verdicts by watcherID
+	// tx is the shared mode's transaction while the lock is held (shared.go), else nil.
+	tx     db.Tx
+	cancel context.CancelFunc
 }
 
 type shards struct {
@@ -119,10 +123,12 @@ func newShards(bits int) *shards {
 
 // of is the shard of a presentity: by URI alone, so that all its events share one lock
 // (watcher info, RFC 3857, lists the watchers of the presentity's other event).
-func (sh *shards) of(k presentityKey) *shard {
+func (sh *shards) of(k presentityKey) *shard { return sh.ofURI(k.uri) }
+
+func (sh *shards) ofURI(uri string) *shard {
 	var h maphash.Hash
 	h.SetSeed(sh.seed)
-	h.WriteString(k.uri)
+	h.WriteString(uri)
 	return sh.s[h.Sum64()&uint64(len(sh.s)-1)]
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // When a change reaches the database. The engine answers from memory, so the database is for
-// restarts (and, later, for other nodes): a change that waits for its commit before the reply
+// restarts (the shared mode, shared.go, is the exception: there the database holds the state): a change that waits for its commit before the reply
 // pays a whole SQLite transaction per request, one that is written behind shares it with every
 // change of the next db_commit_delay milliseconds.
 //
@@ -24,16 +24,27 @@ func (e *Engine) commitDelay() time.Duration {
 	return time.Duration(e.cfg.DBCommitDelay) * time.Millisecond
 }
 
-// storePublication writes presentity changes; deadline is the request's (zero for timers).
-func (e *Engine) storePublication(deadline time.Time, ops ...db.Op) error {
+// storePublication writes presentity changes of sh's presentity; deadline is the request's
+// (zero for timers). The shared mode writes into the presentity's transaction.
+func (e *Engine) storePublication(sh *shard, deadline time.Time, ops ...db.Op) error {
+	if sh.tx != nil {
+		return sh.tx.Apply(ops)
+	}
 	return <-e.writer.Post(deadline, e.commitDelay(), ops...)
 }
 
 // subscriptionsStored: subs_db_mode 0 keeps subscriptions in memory only.
 func (e *Engine) subscriptionsStored() bool { return e.cfg.SubsDBMode != 0 }
 
-// storeSubscription writes active_watchers changes as subs_db_mode says.
-func (e *Engine) storeSubscription(deadline time.Time, ops ...db.Op) error {
+// storeSubscription writes active_watchers (and watchers) changes of sh's presentity as
+// subs_db_mode says.
+func (e *Engine) storeSubscription(sh *shard, deadline time.Time, ops ...db.Op) error {
+	if sh.tx != nil {
+		if len(ops) == 0 {
+			return nil
+		}
+		return sh.tx.Apply(ops)
+	}
 	switch e.cfg.SubsDBMode {
 	case 0:
 		return nil

@@ -87,9 +87,13 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 		UserAgent: truncate(f.Str(wire.UserAgent), 255),
 	}, pkg.Name())
 	s.connection = streamConnection(f.Str(wire.Socket), f.Str(wire.Source), f.Str(wire.RecordRoute))
-	sh := e.shards.of(s.key())
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	return e.locked(s.PresentityURI, deadline(f), "subscribe", func(sh *shard) *answer {
+		return e.subscribeLocked(sh, f, s, expires, now)
+	})
+}
+
+// subscribeLocked adds a new subscription to its presentity's state. Caller holds sh.mu.
+func (e *Engine) subscribeLocked(sh *shard, f *wire.Frame, s *subscription, expires uint32, now int64) *answer {
 	status, reason, err := e.verdict(sh, s, f, now, deadline(f))
 	if err != nil {
 		return e.commitFailed("subscribe: authorizing "+s.CallID, err)
@@ -99,13 +103,13 @@ func (e *Engine) initialSubscribe(f *wire.Frame, pkg events.Package, eventID str
 	// (stock, and RFC 6665 §4.2.1.3 lets the notifier do so); nothing is kept
 	if expires > 0 && status != StatusTerminated {
 		row := s.Watcher // the op must not share s: NOTIFYs change it while the op waits
-		if err := e.storeSubscription(deadline(f), db.Op{Kind: db.InsertWatcher, Watcher: &row}); err != nil {
+		if err := e.storeSubscription(sh, deadline(f), db.Op{Kind: db.InsertWatcher, Watcher: &row}); err != nil {
 			return e.commitFailed("subscribe: storing "+s.CallID, err)
 		}
 		e.addSub(sh, s)
 	}
 	a := e.subscribeOK(expires, s)
-	a.toTag = toTag
+	a.toTag = s.ToTag
 	if expires > 0 && status != StatusTerminated {
 		a.notifs = e.winfoNotifies(sh, s.key(), s, now) // its watchers learn of it first (stock)
 	}
@@ -143,17 +147,30 @@ func orDefault(s, dflt string) string {
 }
 
 func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) *answer {
-	s := e.dialogs.get(dk)
+	sh, s, err := e.lockDialog(dk, dl)
+	if err != nil {
+		return e.commitFailed("subscribe: finding dialog "+dk.CallID, err)
+	}
 	if s == nil || s.key().event != event {
+		if s != nil {
+			e.unlock(sh, false)
+		}
 		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
 	}
+	ended := false
+	defer func() {
+		if !ended { // a panic rolls back
+			e.unlock(sh, false)
+		}
+	}()
+	a := e.refreshLocked(sh, s, dk, expires, cseq, contact, conn, now, dl)
+	ended = true
+	return e.endChange(sh, a, dl, "subscribe", dk.CallID)
+}
+
+// refreshLocked applies an in-dialog SUBSCRIBE to its subscription. Caller holds sh.mu.
+func (e *Engine) refreshLocked(sh *shard, s *subscription, dk db.DialogKey, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) *answer {
 	key := s.key()
-	sh := e.shards.of(key)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if s.gone {
-		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
-	}
 	if cseq+int64(e.cfg.CSeqOffset) <= s.RemoteCSeq {
 		// RFC 3261 §12.2.2: an out-of-order request is rejected with 500 (stock sends 400).
 		return serverError("subscribe: dialog " + dk.CallID + ": stale CSeq " +
@@ -161,7 +178,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	}
 	body := e.bodyFor(sh, s)
 	if expires == 0 {
-		if err := e.storeSubscription(dl, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+		if err := e.storeSubscription(sh, dl, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
 			return e.commitFailed("subscribe: removing "+dk.CallID, err)
 		}
 		e.delSub(sh, s)
@@ -173,7 +190,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	}
 	row := s.Watcher // applied to s only once stored
 	row.Expires, row.RemoteCSeq, row.Contact = now+int64(expires), cseq, contact
-	if err := e.storeSubscription(dl, db.Op{Kind: db.UpdateWatcher, Watcher: &row}); err != nil {
+	if err := e.storeSubscription(sh, dl, db.Op{Kind: db.UpdateWatcher, Watcher: &row}); err != nil {
 		return e.commitFailed("subscribe: refreshing "+dk.CallID, err)
 	}
 	s.Expires, s.RemoteCSeq, s.Contact = row.Expires, cseq, contact

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/sip"
 	"github.com/gopresence/gopresence/gopresence/wire"
 	"github.com/gopresence/gopresence/internal/safego"
 )
@@ -59,21 +60,69 @@ func (e *Engine) sendEngineNotifies(ns []notifyReq) {
 	}
 }
 
-func (e *Engine) expirePublications() { e.expireEachShard(e.expireShardPublications) }
+func (e *Engine) expirePublications() {
+	e.expireEach(e.expireShardPublications, func(now int64) ([]string, error) {
+		due, err := e.shared.DuePublications(now)
+		uris := make([]string, len(due))
+		for i, u := range due {
+			uris[i] = sip.AOR(u[0], u[1])
+		}
+		return uris, err
+	})
+}
 
-// expireEachShard runs expire on every shard in turn and sends the NOTIFYs it returns.
-func (e *Engine) expireEachShard(expire func(sh *shard, now int64) []notifyReq) {
+// expireEach runs expire on every shard in turn (the shared mode: on every presentity due
+// says has expired rows, each under its lock) and sends the NOTIFYs it returns once the
+// change is committed.
+func (e *Engine) expireEach(expire func(sh *shard, now int64) []notifyReq, due func(now int64) ([]string, error)) {
 	now := e.now().Unix()
-	for _, sh := range e.shards.s {
-		e.sendEngineNotifies(expire(sh, now))
+	if e.shared == nil {
+		for _, sh := range e.shards.s {
+			e.sendEngineNotifies(e.expireLocked(sh, now, expire))
+		}
+		return
+	}
+	uris, err := due(now)
+	if err != nil {
+		e.logf("err", "reading expired rows: %v", err)
+		return
+	}
+	for _, uri := range uris {
+		sh, err := e.lockURI(uri, time.Time{})
+		if err != nil {
+			e.logf("err", "expiring rows of %s: %v", uri, err)
+			continue
+		}
+		out := e.expireLocked(sh, now, expire)
+		if err := e.unlock(sh, true); err != nil {
+			e.logf("err", "expiring rows of %s: %v", uri, err)
+			continue
+		}
+		e.sendEngineNotifies(out)
 	}
 }
 
-// expireShardPublications removes a shard's expired publications; the NOTIFYs go out after
-// its lock is released.
-func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq) {
+// expireLocked runs expire on a locked shard; a panic rolls the shared mode's change back.
+func (e *Engine) expireLocked(sh *shard, now int64, expire func(sh *shard, now int64) []notifyReq) []notifyReq {
+	if sh.tx != nil {
+		ok := false
+		defer func() {
+			if !ok {
+				e.unlock(sh, false)
+			}
+		}()
+		out := expire(sh, now)
+		ok = true
+		return out
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return expire(sh, now)
+}
+
+// expireShardPublications removes a shard's expired publications; the NOTIFYs go out after
+// its lock is released. Caller holds sh.mu.
+func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq) {
 	for key, pr := range sh.pres {
 		for i := 0; i < len(pr.pubs); {
 			pub := pr.pubs[i]
@@ -81,7 +130,7 @@ func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq)
 				i++
 				continue
 			}
-			if err := e.storePublication(time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+			if err := e.storePublication(sh, time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
 				e.logf("err", "expiring publication %s of %s: %v", pub.ETag, key.uri, err)
 				i++
 				continue
@@ -105,12 +154,13 @@ func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq)
 	return out
 }
 
-func (e *Engine) expireSubscriptions() { e.expireEachShard(e.expireShardSubscriptions) }
+func (e *Engine) expireSubscriptions() {
+	e.expireEach(e.expireShardSubscriptions, func(now int64) ([]string, error) { return e.shared.DueSubscriptions(now) })
+}
 
 // expireShardSubscriptions ends a shard's expired subscriptions (NOTIFY terminated;timeout).
+// Caller holds sh.mu.
 func (e *Engine) expireShardSubscriptions(sh *shard, now int64) (out []notifyReq) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	var ops []db.Op
 	for _, subs := range sh.subs {
 		for _, s := range append([]*subscription(nil), subs...) { // delSub edits the list
@@ -122,16 +172,17 @@ func (e *Engine) expireShardSubscriptions(sh *shard, now int64) (out []notifyReq
 			e.delSub(sh, s)
 		}
 	}
-	if err := e.storeSubscription(time.Time{}, ops...); err != nil {
+	if err := e.storeSubscription(sh, time.Time{}, ops...); err != nil {
 		e.logf("err", "removing expired subscriptions: %v", err)
 	}
 	return out
 }
 
 // writeBack stores the local CSeq and version of subscriptions that sent NOTIFYs, so that
-// after a restart NOTIFY CSeqs keep growing (RFC 3261 §12.2.1.1).
+// after a restart NOTIFY CSeqs keep growing (RFC 3261 §12.2.1.1). The shared mode writes them
+// with each change (unlock).
 func (e *Engine) writeBack() {
-	if !e.subscriptionsStored() {
+	if !e.subscriptionsStored() || e.shared != nil {
 		return
 	}
 	var ops []db.Op
@@ -147,6 +198,11 @@ func (e *Engine) writeBack() {
 func dirtySubscriptions(sh *shard) (ops []db.Op) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return dirtyOps(sh)
+}
+
+// dirtyOps is dirtySubscriptions for a caller that holds sh.mu.
+func dirtyOps(sh *shard) (ops []db.Op) {
 	for _, subs := range sh.subs {
 		for _, s := range subs {
 			if s.dirty {
@@ -175,20 +231,23 @@ func (e *Engine) handleNotifyResult(f *wire.Frame) {
 		e.logf("info", "NOTIFY in dialog %s got %d: subscription kept", dk.CallID, code)
 		return
 	}
-	s := e.dialogs.get(dk)
+	sh, s, err := e.lockDialog(dk, time.Time{})
+	if err != nil {
+		e.logf("err", "removing subscription %s after NOTIFY %d: %v", dk.CallID, code, err)
+		return
+	}
 	if s == nil {
 		return
 	}
-	sh := e.shards.of(s.key())
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if s.gone {
-		return
-	}
-	if err := e.storeSubscription(time.Time{}, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+	if err := e.storeSubscription(sh, time.Time{}, db.Op{Kind: db.DeleteWatcher, Dialog: dk}); err != nil {
+		e.unlock(sh, false)
 		e.logf("err", "removing subscription %s after NOTIFY %d: %v", dk.CallID, code, err)
 		return
 	}
 	e.delSub(sh, s)
+	if err := e.unlock(sh, true); err != nil {
+		e.logf("err", "removing subscription %s after NOTIFY %d: %v", dk.CallID, code, err)
+		return
+	}
 	e.logf("info", "NOTIFY in dialog %s got %d: subscription removed", dk.CallID, code)
 }

@@ -80,7 +80,7 @@ func TestForceDelete(t *testing.T) {
 func TestPublicationWithoutExpiry(t *testing.T) {
 	dbURL := memBackend.newURL(t)
 	e1, _ := newTestEngine(t, dbURL, "")
-	err := e1.storePublication(time.Time{}, db.Op{Kind: db.InsertPresentity, Presentity: &db.Presentity{
+	err := e1.storePublication(e1.shards.s[0], time.Time{}, db.Op{Kind: db.InsertPresentity, Presentity: &db.Presentity{
 		Username: "alice", Domain: "ex.com", Event: "presence", ETag: "static", Expires: -1, Body: []byte(pidf1), RUID: "r1"}})
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,8 @@ type database struct {
 	auth     map[string]map[authKey]*db.Authorization // watchers tables
 	nextID   int64                                    // row ids, as SQLite's: load order among equal received times
 	fault    func(op db.Op) error
+	// wlock is the write lock of a shared-mode transaction (Lock): capacity 1.
+	wlock chan struct{}
 }
 
 type presTable struct {
@@ -92,7 +94,8 @@ func authKeyOf(a *db.Authorization) authKey {
 
 func newDatabase() *database {
 	return &database{versions: map[string]int{"version": 1}, pres: map[string]*presTable{},
-		watch: map[string]*watchTable{}, auth: map[string]map[authKey]*db.Authorization{}}
+		watch: map[string]*watchTable{}, auth: map[string]map[authKey]*db.Authorization{},
+		wlock: make(chan struct{}, 1)}
 }
 
 // create adds the tables that are missing, with their version rows (CREATE TABLE IF NOT

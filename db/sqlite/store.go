@@ -84,15 +84,23 @@ func (s *store) Apply(ops []db.Op) error {
 	if _, err := s.c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	for i := range ops {
-		if err := s.apply(&ops[i]); err != nil {
-			s.c.ExecContext(ctx, "ROLLBACK")
-			return fmt.Errorf("sqlite: writing %s: %w", ops[i], err)
-		}
+	if err := s.applyAll(ops); err != nil {
+		s.c.ExecContext(ctx, "ROLLBACK")
+		return err
 	}
 	if _, err := s.c.ExecContext(ctx, "COMMIT"); err != nil {
 		s.c.ExecContext(ctx, "ROLLBACK")
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// applyAll writes ops inside the open transaction. Caller holds s.mu.
+func (s *store) applyAll(ops []db.Op) error {
+	for i := range ops {
+		if err := s.apply(&ops[i]); err != nil {
+			return fmt.Errorf("sqlite: writing %s: %w", ops[i], err)
+		}
 	}
 	return nil
 }
@@ -139,9 +147,28 @@ func (s *store) apply(op *db.Op) error {
 func (s *store) LoadPresentities(now int64) ([]db.Presentity, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := s.c.QueryContext(context.Background(), `SELECT username, domain, event, etag, expires, received_time, body,
- sender, priority, COALESCE(ruid,'') FROM `+s.t.Presentity+` WHERE expires > ? OR expires = -1
- ORDER BY received_time, id`, now)
+	return s.presentities(context.Background(), `WHERE expires > ? OR expires = -1`, now)
+}
+
+// LoadWatchers returns every subscription not expired at now.
+func (s *store) LoadWatchers(now int64) ([]db.Watcher, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.watchers(context.Background(), `WHERE expires > ?`, now)
+}
+
+// LoadAuthorizations returns every row of the watchers table.
+func (s *store) LoadAuthorizations() ([]db.Authorization, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authorizations(context.Background(), ``)
+}
+
+// presentities, watchers and authorizations read rows of their table; where is the query's
+// WHERE clause. Caller holds s.mu.
+func (s *store) presentities(ctx context.Context, where string, args ...any) ([]db.Presentity, error) {
+	rows, err := s.c.QueryContext(ctx, `SELECT username, domain, event, etag, expires, received_time, body,
+ sender, priority, COALESCE(ruid,'') FROM `+s.t.Presentity+` `+where+` ORDER BY received_time, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.Presentity, err)
 	}
@@ -158,15 +185,11 @@ func (s *store) LoadPresentities(now int64) ([]db.Presentity, error) {
 	return out, rows.Err()
 }
 
-// LoadWatchers returns every subscription not expired at now.
-func (s *store) LoadWatchers(now int64) ([]db.Watcher, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rows, err := s.c.QueryContext(context.Background(), `SELECT presentity_uri, watcher_username, watcher_domain, to_user,
+func (s *store) watchers(ctx context.Context, where string, args ...any) ([]db.Watcher, error) {
+	rows, err := s.c.QueryContext(ctx, `SELECT presentity_uri, watcher_username, watcher_domain, to_user,
  to_domain, event, COALESCE(event_id,''), to_tag, from_tag, callid, local_cseq, remote_cseq,
  contact, COALESCE(record_route,''), expires, status, COALESCE(reason,''), version, socket_info,
- local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM `+s.t.ActiveWatchers+`
- WHERE expires > ?`, now)
+ local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM `+s.t.ActiveWatchers+` `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.ActiveWatchers, err)
 	}
@@ -186,12 +209,9 @@ func (s *store) LoadWatchers(now int64) ([]db.Watcher, error) {
 	return out, rows.Err()
 }
 
-// LoadAuthorizations returns every row of the watchers table.
-func (s *store) LoadAuthorizations() ([]db.Authorization, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rows, err := s.c.QueryContext(context.Background(), `SELECT presentity_uri, watcher_username,
- watcher_domain, event, status, COALESCE(reason,''), inserted_time FROM `+s.t.Watchers+` ORDER BY id`)
+func (s *store) authorizations(ctx context.Context, where string, args ...any) ([]db.Authorization, error) {
+	rows, err := s.c.QueryContext(ctx, `SELECT presentity_uri, watcher_username,
+ watcher_domain, event, status, COALESCE(reason,''), inserted_time FROM `+s.t.Watchers+` `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: loading %s: %w", s.t.Watchers, err)
 	}

@@ -1,0 +1,239 @@
+package gopresence
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/events"
+	"github.com/gopresence/gopresence/gopresence/sip"
+)
+
+// Several Kamailio nodes on one database: the stock parameters that mean "the database holds
+// the state" (subs_db_mode=3, DB_ONLY, with publ_cache=0) make the engine keep nothing between
+// requests. Each change of a presentity runs under its lock in the database (db.Shared):
+//
+//	lockURI:  the shard's lock, a transaction holding the presentity's database lock, and its
+//	          rows loaded into the shard (every event: watcher info reads the other events);
+//	the change: the same rules as in memory, writing its ops into the transaction;
+//	finish:   the local CSeqs and versions of the NOTIFYs built are written, then the commit;
+//	          the shard is emptied. NOTIFYs leave only after the commit.
+//
+// So whichever node a request reaches, it decides on the committed state; two nodes never
+// change one presentity at once; each change is notified once, by the node that made it; a
+// dialog's CSeq grows across nodes (read and raised under the lock); an expired row is removed
+// by the one node whose timer locks it first, which alone sends its NOTIFY. Without the shared
+// mode, lockURI is the shard's lock and finish releases it: memory holds the state.
+
+// sharedLockWait bounds the wait for a presentity's lock when nothing else does (timers, RPC).
+const sharedLockWait = 10 * time.Second
+
+// sharedMode: the stock parameters that leave the state to the database.
+func (c Config) sharedMode() bool { return c.SubsDBMode == 3 && c.PublCache == 0 }
+
+// openShared checks that the backend can be shared when the configuration asks for it.
+func (e *Engine) openShared() error {
+	if !e.cfg.sharedMode() {
+		return nil
+	}
+	s, ok := e.store.(db.Shared)
+	if !ok {
+		return fmt.Errorf("subs_db_mode=3 with publ_cache=0 (state in the database, several nodes): db_url %q: %w", e.cfg.DBURL, db.ErrNotShared)
+	}
+	e.shared = s
+	// ETags and RUIDs name the engine by its start second and pid; nodes on other hosts (or in
+	// containers, where pids repeat) may share both, so a random number stands for the pid
+	var r [4]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return err
+	}
+	e.pid = int(binary.BigEndian.Uint32(r[:]) >> 1)
+	return nil
+}
+
+// lockURI takes presentity uri's state for one change (see above). dl is the request's
+// deadline (zero: none).
+func (e *Engine) lockURI(uri string, dl time.Time) (*shard, error) {
+	sh := e.shards.ofURI(uri)
+	sh.mu.Lock()
+	if e.shared == nil {
+		return sh, nil
+	}
+	if dl.IsZero() {
+		dl = time.Now().Add(sharedLockWait)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
+	tx, err := e.shared.Lock(ctx, uri)
+	if err != nil {
+		cancel()
+		sh.mu.Unlock()
+		return nil, err
+	}
+	sh.tx, sh.cancel = tx, cancel
+	if err := e.load(sh, uri); err != nil {
+		e.unlock(sh, false)
+		return nil, err
+	}
+	return sh, nil
+}
+
+// load puts a locked presentity's rows into its (empty) shard.
+func (e *Engine) load(sh *shard, uri string) error {
+	u, err := sip.ParseURI(uri)
+	if err != nil {
+		return fmt.Errorf("presentity %q: %w", uri, err)
+	}
+	rows, err := sh.tx.Load(uri, u.User, u.Host)
+	if err != nil {
+		return err
+	}
+	e.hold(rows, 0)
+	return nil
+}
+
+// unlock ends a change: commit says whether it stands. The shared mode writes the CSeqs of the
+// NOTIFYs built under the lock before committing, and empties the shard either way. The error
+// is the commit's: then nothing of the change happened.
+func (e *Engine) unlock(sh *shard, commit bool) (err error) {
+	defer sh.mu.Unlock()
+	tx := sh.tx
+	if tx == nil {
+		return nil
+	}
+	defer func() {
+		sh.tx = nil
+		sh.cancel()
+		e.drop(sh)
+	}()
+	if !commit {
+		return tx.Rollback()
+	}
+	if ops := dirtyOps(sh); len(ops) > 0 {
+		if err := tx.Apply(ops); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// drop empties a shard of the shared mode: the next change loads what is committed then.
+func (e *Engine) drop(sh *shard) {
+	for _, subs := range sh.subs {
+		for _, s := range subs {
+			e.dialogs.del(s)
+			s.gone = true
+		}
+	}
+	clear(sh.pres)
+	clear(sh.subs)
+	clear(sh.auth)
+}
+
+// locked runs one request's change of presentity uri under its lock: a 2xx answer commits
+// (when the commit fails, the answer is an error and no NOTIFY leaves), any other answer, or
+// a panic, rolls back.
+func (e *Engine) locked(uri string, dl time.Time, what string, change func(sh *shard) *answer) *answer {
+	sh, err := e.lockURI(uri, dl)
+	if err != nil {
+		return e.commitFailed(what+": locking "+uri, err)
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			e.unlock(sh, false)
+		}
+	}()
+	a := change(sh)
+	ended = true
+	return e.endChange(sh, a, dl, what, uri)
+}
+
+// endChange releases a change's lock: a 2xx answer commits, any other rolls back. When the
+// commit fails, or the deadline has passed before it, the answer is an error instead.
+func (e *Engine) endChange(sh *shard, a *answer, dl time.Time, what, name string) *answer {
+	commit := a.code < 300
+	if commit && sh.tx != nil && !dl.IsZero() && time.Now().After(dl) {
+		// the worker has answered 500: the change must not happen (as db.Writer's deadline)
+		e.unlock(sh, false)
+		return e.commitFailed(what+" "+name, db.ErrDeadline)
+	}
+	if err := e.unlock(sh, commit); err != nil {
+		return e.commitFailed(what+": committing "+name, err)
+	}
+	return a
+}
+
+// hold puts rows read from the database into the state (restore: every live row; the shared
+// mode: one presentity's). cseqMargin is added to each subscription's local CSeq.
+func (e *Engine) hold(rows db.Rows, cseqMargin int64) (subs int) {
+	for i := range rows.Presentities {
+		p := &rows.Presentities[i]
+		k := presentityKey{uri: sip.AOR(p.Username, p.Domain), event: p.Event}
+		sh := e.shards.of(k)
+		pr := sh.pres[k]
+		if pr == nil {
+			pr = &presentity{}
+			sh.pres[k] = pr
+		}
+		pr.pubs = append(pr.pubs, p)
+	}
+	for i := range rows.Watchers {
+		w := rows.Watchers[i]
+		pkg := events.Lookup(w.Event, nil)
+		if pkg == nil {
+			e.logf("warn", "subscription %s for unknown event %q skipped", w.CallID, w.Event)
+			continue
+		}
+		s := newSubscription(w, pkg.Name())
+		if cseqMargin != 0 {
+			s.LocalCSeq += cseqMargin
+			s.dirty = true
+		}
+		e.addSub(e.shards.of(s.key()), s)
+		subs++
+	}
+	for i := range rows.Authorizations {
+		a := &rows.Authorizations[i]
+		key := presentityKey{uri: a.PresentityURI, event: a.Event}
+		e.setAuth(e.shards.of(key), key, watcherID(a.WatcherUsername, a.WatcherDomain), a)
+	}
+	return subs
+}
+
+// lockDialog finds subscription dialog dk and takes its presentity's state; nil when there is
+// no such subscription (then nothing is held).
+func (e *Engine) lockDialog(dk db.DialogKey, dl time.Time) (*shard, *subscription, error) {
+	var uri string
+	if e.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedLockWait)
+		if !dl.IsZero() {
+			ctx, cancel = context.WithDeadline(context.Background(), dl)
+		}
+		u, err := e.shared.DialogURI(ctx, dk)
+		cancel()
+		if err != nil || u == "" {
+			return nil, nil, err
+		}
+		uri = u
+	} else {
+		s := e.dialogs.get(dk)
+		if s == nil {
+			return nil, nil, nil
+		}
+		uri = s.PresentityURI
+	}
+	sh, err := e.lockURI(uri, dl)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := e.dialogs.get(dk)
+	if s == nil || s.gone || s.PresentityURI != uri {
+		e.unlock(sh, false)
+		return nil, nil, nil
+	}
+	return sh, s, nil
+}

@@ -1,0 +1,226 @@
+package gopresence
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopresence/gopresence/gopresence/wire"
+)
+
+// The shared mode (shared.go): several engines on one database, as several Kamailio nodes on
+// one MySQL. Each test runs two (or three) engines on one database of every storage backend.
+
+const sharedParams = "subs_db_mode=3\npubl_cache=0"
+
+// nodes starts n engines on one new database in the shared mode, their clocks in step.
+func nodes(t *testing.T, b testBackend, n int) ([]*Engine, func(d time.Duration)) {
+	t.Helper()
+	url := b.newURL(t)
+	var es []*Engine
+	var clocks []*clock
+	for range n {
+		e, c := newTestEngine(t, url, sharedParams)
+		es = append(es, e)
+		clocks = append(clocks, c)
+	}
+	return es, func(d time.Duration) {
+		for _, c := range clocks {
+			c.t = c.t.Add(d)
+		}
+	}
+}
+
+func cseqOf(t *testing.T, n map[wire.Tag]string) int {
+	t.Helper()
+	c, err := strconv.Atoi(n[wire.NCSeq])
+	if err != nil {
+		t.Fatalf("NOTIFY without CSeq: %v", n)
+	}
+	return c
+}
+
+// A watcher subscribed through one node hears of a PUBLISH on the other; refreshes and the
+// un-SUBSCRIBE through the other node are honoured; the dialog's CSeq grows by one per NOTIFY
+// whichever node sends it; neither node keeps state between requests.
+func TestSharedAcrossNodes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testBackend) {
+		es, _ := nodes(t, b, 2)
+		a, bnode := es[0], es[1]
+		r := do(t, bnode, wire.TSubscribe, subscribe("w1", "", "600", 1))
+		if r.code != 200 || len(r.notifs) != 1 {
+			t.Fatalf("subscribe on B: %+v", r)
+		}
+		tag, first := r.toTag, cseqOf(t, r.notifs[0])
+		r = do(t, a, wire.TPublish, publish("", "60", pidf1))
+		if r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NBody] == "" {
+			t.Fatalf("publish on A: %d, %d NOTIFYs", r.code, len(r.notifs))
+		}
+		if c := cseqOf(t, r.notifs[0]); c != first+1 {
+			t.Fatalf("A's NOTIFY CSeq %d after B's %d", c, first)
+		}
+		etag := r.headers["SIP-ETag"]
+		// the publication is found by the node that did not take it
+		r = do(t, bnode, wire.TPublish, publish(etag, "60", pidf2))
+		if r.code != 200 || len(r.notifs) != 1 || cseqOf(t, r.notifs[0]) != first+2 {
+			t.Fatalf("modify on B: %d, %d NOTIFYs", r.code, len(r.notifs))
+		}
+		if got := r.notifs[0][wire.NBody]; !strings.Contains(got, "two") {
+			t.Fatalf("B's NOTIFY after its modify: %q", got)
+		}
+		r = do(t, a, wire.TSubscribe, subscribe("w1", tag, "300", 2))
+		if r.code != 200 || len(r.notifs) != 1 || cseqOf(t, r.notifs[0]) != first+3 || !strings.Contains(r.notifs[0][wire.NBody], "two") {
+			t.Fatalf("refresh on A: %+v", r)
+		}
+		if r = do(t, a, wire.TSubscribe, subscribe("w1", tag, "300", 2)); r.code != 500 {
+			t.Fatalf("stale CSeq on A after the refresh: %d", r.code)
+		}
+		r = do(t, bnode, wire.TSubscribe, subscribe("w1", tag, "0", 3))
+		if r.code != 200 || len(r.notifs) != 1 || cseqOf(t, r.notifs[0]) != first+4 ||
+			subscriptionState(r.notifs[0]) != "terminated;reason=timeout" {
+			t.Fatalf("un-SUBSCRIBE on B: %+v", r)
+		}
+		if r = do(t, a, wire.TSubscribe, subscribe("w1", tag, "300", 4)); r.code != 481 {
+			t.Fatalf("refresh of the ended dialog on A: %d", r.code)
+		}
+		for _, e := range es {
+			if s := e.Stats(); s != (Stats{}) {
+				t.Fatalf("a node kept state between requests: %+v", s)
+			}
+		}
+	})
+}
+
+// A node started after the others serves what they committed.
+func TestSharedLateNode(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testBackend) {
+		url := b.newURL(t)
+		a, _ := newTestEngine(t, url, sharedParams)
+		if r := do(t, a, wire.TPublish, publish("", "60", pidf1)); r.code != 200 {
+			t.Fatalf("publish: %d", r.code)
+		}
+		late, _ := newTestEngine(t, url, sharedParams)
+		r := do(t, late, wire.TSubscribe, subscribe("w1", "", "600", 1))
+		if r.code != 200 || len(r.notifs) != 1 || !strings.Contains(r.notifs[0][wire.NBody], "one") {
+			t.Fatalf("subscribe on the late node: %+v", r)
+		}
+	})
+}
+
+// Every node runs the expiry timers; each expired subscription gets one terminating NOTIFY
+// and each expired publication one NOTIFY to its watchers, from whichever node was first.
+func TestSharedExpiryOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testBackend) {
+		es, advance := nodes(t, b, 2)
+		var sent [2]*[]*wire.Frame
+		for i, e := range es {
+			sent[i] = engineFrames(t, e)
+		}
+		const watchers = 5
+		for i := range watchers {
+			r := do(t, es[i%2], wire.TSubscribe, subscribe(fmt.Sprintf("w%d", i), "", strconv.Itoa(100+i), 1))
+			if r.code != 200 {
+				t.Fatalf("subscribe %d: %d", i, r.code)
+			}
+		}
+		if r := do(t, es[0], wire.TPublish, publish("", "30", pidf1)); r.code != 200 || len(r.notifs) != watchers {
+			t.Fatalf("publish: %d, %d NOTIFYs", r.code, len(r.notifs))
+		}
+		count := func() (n int) {
+			for _, s := range sent {
+				for _, f := range *s {
+					for _, fl := range f.Fields {
+						if fl.Tag == wire.NotifyBegin {
+							n++
+						}
+					}
+				}
+			}
+			return n
+		}
+		advance(30 * time.Second)
+		var wg sync.WaitGroup
+		for _, e := range es {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.expirePublications() }()
+		}
+		wg.Wait()
+		if n := count(); n != watchers {
+			t.Fatalf("publication expiry: %d NOTIFYs for %d watchers", n, watchers)
+		}
+		advance(100 * time.Second)
+		for _, e := range es {
+			wg.Add(1)
+			go func() { defer wg.Done(); e.expireSubscriptions() }()
+		}
+		wg.Wait()
+		if n := count() - watchers; n != watchers {
+			t.Fatalf("subscription expiry: %d terminating NOTIFYs for %d watchers", n, watchers)
+		}
+		for _, e := range es {
+			pubs, subs := storedRows(t, e)
+			if pubs != 0 || subs != 0 {
+				t.Fatalf("rows left after expiry: %d publications, %d subscriptions", pubs, subs)
+			}
+		}
+	})
+}
+
+// Concurrent PUBLISHes of one presentity through both nodes: each watcher's NOTIFY CSeqs are
+// all distinct, and the NOTIFY with the highest carries the state committed last.
+func TestSharedConcurrentPublishes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b testBackend) {
+		es, _ := nodes(t, b, 2)
+		r := do(t, es[1], wire.TSubscribe, subscribe("w1", "", "600", 1))
+		if r.code != 200 {
+			t.Fatalf("subscribe: %d", r.code)
+		}
+		const each = 20
+		var mu sync.Mutex
+		bodyAt := map[int]string{}
+		var wg sync.WaitGroup
+		for i, e := range es {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range each {
+					note := fmt.Sprintf("n%d-%d", i, j)
+					body := `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@ex.com"><tuple id="t` +
+						strconv.Itoa(i) + `"><status><basic>open</basic></status><note>` + note + `</note></tuple></presence>`
+					r := do(t, e, wire.TPublish, publish("", "60", body))
+					if r.code != 200 || len(r.notifs) != 1 {
+						t.Errorf("publish %s: %d, %d NOTIFYs", note, r.code, len(r.notifs))
+						return
+					}
+					mu.Lock()
+					c := cseqOf(t, r.notifs[0])
+					if _, dup := bodyAt[c]; dup {
+						t.Errorf("CSeq %d sent twice", c)
+					}
+					bodyAt[c] = r.notifs[0][wire.NBody]
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(bodyAt) != 2*each {
+			t.Fatalf("%d distinct CSeqs for %d PUBLISHes", len(bodyAt), 2*each)
+		}
+		// the last NOTIFY holds every publication: 40 tuples of the two nodes
+		high := 0
+		for c := range bodyAt {
+			high = max(high, c)
+		}
+		r = do(t, es[0], wire.TSubscribe, subscribe("w1", r.toTag, "600", 2))
+		if r.code != 200 || len(r.notifs) != 1 || cseqOf(t, r.notifs[0]) != high+1 {
+			t.Fatalf("refresh after the burst: %+v (highest CSeq %d)", r, high)
+		}
+		if r.notifs[0][wire.NBody] != bodyAt[high] {
+			t.Fatalf("the newest NOTIFY did not carry the committed state:\n%s\nrefresh shows:\n%s", bodyAt[high], r.notifs[0][wire.NBody])
+		}
+	})
+}
+
