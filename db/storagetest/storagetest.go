@@ -44,6 +44,7 @@ func Run(t *testing.T, tg Target) {
 		{"GroupCommitConcurrent", groupCommitConcurrent},
 		{"FailedOpDoesNotFailNeighbours", failedOpDoesNotFailNeighbours},
 		{"DeadlinePassedNotApplied", deadlinePassedNotApplied},
+		{"Shared", sharedSuite},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, tg) })
 	}
