@@ -118,9 +118,10 @@ int gp_params_check(void)
 				gp_param_min_expires, gp_param_max_expires);
 		gp_param_min_expires = gp_param_max_expires;
 	}
-	if(gp_param_subs_db_mode == 3)
-		LM_INFO("modparam \"subs_db_mode\"=3 accepted: subscriptions are held in memory by"
-				" the engine and written through to the database (as subs_db_mode=1)\n");
+	if(gp_param_subs_db_mode == 3 && gp_param_publ_cache != 0)
+		LM_INFO("modparam \"subs_db_mode\"=3 with publ_cache=%d: subscriptions are held in"
+				" memory by the engine and written through to the database; publ_cache=0 too"
+				" leaves the state to the database (several nodes)\n", gp_param_publ_cache);
 
 	for(i = 0; i < N_OF(str_params); i++) {
 		const struct str_param *p = &str_params[i];

@@ -55,8 +55,9 @@ type options struct {
 	subscribeWatcher bool
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
-	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
-	children      int  // SIP worker processes (0: 2)
+	ctl           bool   // the ctl module, for kamcmd (k.kamcmd)
+	children      int    // SIP worker processes (0: 2)
+	dbURL         string // the presence db_url ("": a SQLite file of the test's own)
 
 	expectedLog []expectedLog
 }
@@ -163,7 +164,7 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	for name, v := range o.presence {
 		presence[name] = v
 	}
-	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, OursDir: oursDir, Children: o.children, Debug: 2,
+	cfg := harness.Cfg{Target: target, Port: port, Dir: dir, DBURL: o.dbURL, OursDir: oursDir, Children: o.children, Debug: 2,
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
 			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,

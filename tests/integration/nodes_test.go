@@ -1,0 +1,109 @@
+//go:build integration
+
+package integration
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopresence/gopresence/tests/harness"
+)
+
+// Several Kamailio nodes with our module on one database (subs_db_mode=3 with publ_cache=0,
+// module/README.md "Several nodes"): the database holds the state, each change is made and
+// notified by the node it reached.
+
+// sharedParams are the presence modparams of every node: the stock ones that leave the state to
+// the database, and timers every second so that expiry is seen within the test.
+func sharedParams() map[string]any {
+	return map[string]any{"subs_db_mode": 3, "publ_cache": 0, "db_update_period": 1, "clean_period": 1}
+}
+
+// Two nodes and, later, a third on one SQLite file (one host).
+func TestSharedNodesSQLite(t *testing.T) {
+	t.Parallel()
+	o := options{dbURL: "sqlite:///" + testDir(t) + "/shared.db", presence: sharedParams()}
+	a, b := startKamailio(t, harness.Ours, o), startKamailio(t, harness.Ours, o)
+	sharedNodes(t, a, b, func() *kamailio { return startKamailio(t, harness.Ours, o) })
+	for _, k := range []*kamailio{a, b} {
+		k.checkLogClean(t)
+	}
+}
+
+// sharedNodes drives one watcher's dialog through both nodes, an expiry seen by both nodes'
+// timers, and a node started late.
+func sharedNodes(t *testing.T, a, b *kamailio, late func() *kamailio) {
+	t.Helper()
+	w := newUA(t, "shared-w1-"+strconv.Itoa(a.Port))
+	if r := w.subscribe(b.Port, 600); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+		t.Fatalf("SUBSCRIBE through B: %s", r.first)
+	}
+	n := w.notify(5 * time.Second)
+	c0 := n.cseq(t)
+	check := func(what string, n sipMsg, from, cseq int, state, body string) {
+		t.Helper()
+		if n.from.Port != from || n.cseq(t) != cseq || !sameState(n.headers["subscription-state"], state) || !strings.Contains(n.body, body) {
+			t.Fatalf("%s: NOTIFY from port %d CSeq %d %q body %q; want from %d CSeq %d %q with %q",
+				what, n.from.Port, n.cseq(t), n.headers["subscription-state"], n.body, from, cseq, state, body)
+		}
+	}
+	check("first NOTIFY", n, b.Port, c0, "active;expires=600", "")
+
+	// a PUBLISH through A reaches the watcher of B within a second, from A
+	a.runSipp(t, "publish_initial", "note", "via-a")
+	check("NOTIFY of A's PUBLISH", w.notify(time.Second), a.Port, c0+1, "active;expires=600", "<note>via-a</note>")
+
+	// the dialog B made is refreshed through A, and ended through B; CSeqs go on growing
+	if r := w.subscribe(a.Port, 300); !strings.HasPrefix(r.first, "SIP/2.0 200") || r.headers["expires"] != "300" {
+		t.Fatalf("refresh through A: %s, Expires %q", r.first, r.headers["expires"])
+	}
+	check("NOTIFY of the refresh through A", w.notify(2*time.Second), a.Port, c0+2, "active;expires=300", "<note>via-a</note>")
+	if r := w.subscribe(b.Port, 0); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+		t.Fatalf("un-SUBSCRIBE through B: %s", r.first)
+	}
+	check("NOTIFY of the un-SUBSCRIBE", w.notify(2*time.Second), b.Port, c0+3, "terminated;reason=timeout", "<note>via-a</note>")
+	if r := w.subscribe(a.Port, 300); !strings.HasPrefix(r.first, "SIP/2.0 481") {
+		t.Fatalf("refresh of the ended dialog through A: %s", r.first)
+	}
+
+	// both nodes' timers see the expiry; the watcher gets one terminating NOTIFY
+	x := newUA(t, "shared-x-"+strconv.Itoa(a.Port))
+	if r := x.subscribe(a.Port, 2); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+		t.Fatalf("SUBSCRIBE of the expiring watcher: %s", r.first)
+	}
+	x1 := x.notify(5 * time.Second).cseq(t)
+	end := x.notify(6 * time.Second)
+	if end.headers["subscription-state"] != "terminated;reason=timeout" || end.cseq(t) != x1+1 {
+		t.Fatalf("expiry NOTIFY: %q CSeq %d", end.headers["subscription-state"], end.cseq(t))
+	}
+	x.quiet(2500 * time.Millisecond)
+
+	// a node started now serves what the others committed
+	c := late()
+	y := newUA(t, "shared-y-"+strconv.Itoa(a.Port))
+	if r := y.subscribe(c.Port, 60); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+		t.Fatalf("SUBSCRIBE through the late node: %s", r.first)
+	}
+	if n := y.notify(5 * time.Second); !strings.Contains(n.body, "<note>via-a</note>") {
+		t.Fatalf("the late node's NOTIFY lacks A's publication: %q", n.body)
+	}
+	c.checkLogClean(t)
+}
+
+// sameState compares Subscription-State values, an expires within a second below the wanted one
+// (the second may turn between the request and the NOTIFY).
+func sameState(got, want string) bool {
+	g, gexp, _ := strings.Cut(got, ";expires=")
+	w, wexp, _ := strings.Cut(want, ";expires=")
+	if g != w || (gexp == "") != (wexp == "") {
+		return false
+	}
+	if wexp == "" {
+		return true
+	}
+	gn, err1 := strconv.Atoi(gexp)
+	wn, err2 := strconv.Atoi(wexp)
+	return err1 == nil && err2 == nil && (gn == wn || gn == wn-1)
+}
