@@ -3,8 +3,10 @@
 package integration
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,4 +108,90 @@ func sameState(got, want string) bool {
 	gn, err1 := strconv.Atoi(gexp)
 	wn, err2 := strconv.Atoi(wexp)
 	return err1 == nil && err2 == nil && (gn == wn || gn == wn-1)
+}
+
+// One node killed (SIGKILL to every process) under load: the other serves every acknowledged
+// subscription and publication, whichever node took it; the killed node, started again,
+// rejoins with the state in the database.
+func TestSharedNodeKilledSQLite(t *testing.T) {
+	t.Parallel()
+	o := options{dbURL: "sqlite:///" + testDir(t) + "/shared.db", presence: sharedParams()}
+	a, b := startKamailio(t, harness.Ours, o), startKamailio(t, harness.Ours, o)
+	sharedNodeKilled(t, a, b)
+	b.checkLogClean(t)
+}
+
+func sharedNodeKilled(t *testing.T, a, b *kamailio) {
+	t.Helper()
+	const watchers = 10
+	var ws []*ua
+	for i := range watchers {
+		w := newUA(t, fmt.Sprintf("kill-w%d-%d", i, a.Port))
+		w.resource = fmt.Sprintf("res%d", i)
+		node := a
+		if i%2 == 1 {
+			node = b
+		}
+		if r := w.subscribe(node.Port, 600); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+			t.Fatalf("SUBSCRIBE %d: %s", i, r.first)
+		}
+		w.notify(5 * time.Second)
+		ws = append(ws, w)
+	}
+	// load through A: one publication after another, each a new tuple; A dies in the middle
+	p := newUA(t, fmt.Sprintf("kill-pub-%d", a.Port))
+	p.resource = "load"
+	var acked []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			note := fmt.Sprintf("n%d", i)
+			r, ok := p.publish(a.Port, note, time.Second)
+			if !ok {
+				return // A is gone
+			}
+			if strings.HasPrefix(r.first, "SIP/2.0 200") {
+				acked = append(acked, note)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	time.Sleep(time.Second)
+	syscall.Kill(-a.PGID(), syscall.SIGKILL)
+	<-done
+	t.Logf("%d publications acknowledged by A before the kill", len(acked))
+	if len(acked) < 10 {
+		t.Fatalf("only %d publications acknowledged before the kill", len(acked))
+	}
+	// every watcher, the ones A took too, hears of a PUBLISH through B
+	for i, w := range ws {
+		q := newUA(t, fmt.Sprintf("kill-q%d-%d", i, a.Port))
+		q.resource = w.resource
+		if r, ok := q.publish(b.Port, "after", 5*time.Second); !ok || !strings.HasPrefix(r.first, "SIP/2.0 200") {
+			t.Fatalf("PUBLISH through B after the kill: %v %s", ok, r.first)
+		}
+		if n := w.notify(2 * time.Second); n.from.Port != b.Port || !strings.Contains(n.body, "<note>after</note>") {
+			t.Fatalf("watcher %d after the kill: NOTIFY from %d: %q", i, n.from.Port, n.body)
+		}
+	}
+	// every acknowledged publication is served by B, and by A once restarted
+	fetch := func(node *kamailio, name string) string {
+		f := newUA(t, name)
+		f.resource = "load"
+		if r := f.subscribe(node.Port, 0); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+			t.Fatalf("fetch %s: %s", name, r.first)
+		}
+		return f.notify(5 * time.Second).body
+	}
+	checkAll := func(who, body string) {
+		for _, note := range acked {
+			if !strings.Contains(body, "<note>"+note+"</note>") {
+				t.Fatalf("%s: acknowledged publication %s missing (%d acknowledged)", who, note, len(acked))
+			}
+		}
+	}
+	checkAll("B after the kill", fetch(b, fmt.Sprintf("kill-fetch-b-%d", a.Port)))
+	a.launch(t)
+	checkAll("A restarted", fetch(a, fmt.Sprintf("kill-fetch-a-%d", a.Port)))
 }

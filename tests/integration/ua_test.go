@@ -22,6 +22,7 @@ type ua struct {
 	port             int
 	callID, fromTag  string
 	toTag            string
+	resource         string // the presentity's user part: sip:<resource>@127.0.0.1 (default alice)
 	cseq             int
 	notifies, finals chan sipMsg
 }
@@ -50,7 +51,7 @@ func newUA(t *testing.T, callID string) *ua {
 		t.Fatal(err)
 	}
 	u := &ua{t: t, conn: c, port: c.LocalAddr().(*net.UDPAddr).Port, callID: callID,
-		fromTag: "ua-" + callID, notifies: make(chan sipMsg, 64), finals: make(chan sipMsg, 16)}
+		fromTag: "ua-" + callID, resource: "alice", notifies: make(chan sipMsg, 64), finals: make(chan sipMsg, 16)}
 	t.Cleanup(func() { c.Close() })
 	go u.read()
 	return u
@@ -104,33 +105,60 @@ func (u *ua) answer(m sipMsg) {
 	u.conn.WriteToUDP([]byte(r), m.from)
 }
 
-// subscribe sends a SUBSCRIBE for sip:alice@127.0.0.1 (in the dialog once it has a To tag) to
-// the Kamailio on port and returns its final response.
+// subscribe sends a SUBSCRIBE for the resource (in the dialog once it has a To tag) to the
+// Kamailio on port and returns its final response.
 func (u *ua) subscribe(port, expires int) sipMsg {
 	u.t.Helper()
-	u.cseq++
-	to := "<sip:alice@127.0.0.1>"
+	to := "<sip:" + u.resource + "@127.0.0.1>"
 	if u.toTag != "" {
 		to += ";tag=" + u.toTag
 	}
-	req := fmt.Sprintf("SUBSCRIBE sip:alice@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d\r\n"+
-		"Max-Forwards: 70\r\nFrom: <sip:watcher@127.0.0.1>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d SUBSCRIBE\r\n"+
-		"Contact: <sip:watcher@127.0.0.1:%d>\r\nEvent: presence\r\nAccept: application/pidf+xml\r\nExpires: %d\r\n"+
-		"Content-Length: 0\r\n\r\n", u.port, u.callID, u.cseq, u.fromTag, to, u.callID, u.cseq, u.port, expires)
+	r, ok := u.request(port, "SUBSCRIBE", to, fmt.Sprintf("Contact: <sip:watcher@127.0.0.1:%d>\r\n"+
+		"Accept: application/pidf+xml\r\nExpires: %d\r\n", u.port, expires), "", 5*time.Second)
+	if !ok {
+		u.t.Fatalf("no final response to SUBSCRIBE %d of %s from port %d", u.cseq, u.callID, port)
+	}
+	if u.toTag == "" {
+		if _, tag, ok := strings.Cut(r.headers["to"], ";tag="); ok {
+			u.toTag, _, _ = strings.Cut(tag, ";")
+		}
+	}
+	return r
+}
+
+// publish sends an initial PUBLISH of a PIDF with one tuple (id and note: note) for the
+// resource, Expires 600, and returns its final response; ok is false when none came within
+// the wait (the node is down).
+func (u *ua) publish(port int, note string, within time.Duration) (sipMsg, bool) {
+	body := `<?xml version="1.0" encoding="UTF-8"?>` + "\r\n" +
+		`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:` + u.resource + `@127.0.0.1">` +
+		`<tuple id="` + note + `"><status><basic>open</basic></status><note>` + note + `</note></tuple></presence>`
+	return u.request(port, "PUBLISH", "<sip:"+u.resource+"@127.0.0.1>",
+		"Expires: 600\r\nContent-Type: application/pidf+xml\r\n", body, within)
+}
+
+// request sends one request of the UA's Call-ID (next CSeq) and waits for its final response.
+func (u *ua) request(port int, method, to, headers, body string, within time.Duration) (sipMsg, bool) {
+	u.t.Helper()
+	u.cseq++
+	req := fmt.Sprintf("%s sip:%s@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s-%d\r\n"+
+		"Max-Forwards: 70\r\nFrom: <sip:watcher@127.0.0.1>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"+
+		"Event: presence\r\n%sContent-Length: %d\r\n\r\n%s", method, u.resource, u.port, u.callID, u.cseq,
+		u.fromTag, to, u.callID, u.cseq, method, headers, len(body), body)
 	if _, err := u.conn.WriteToUDP([]byte(req), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err != nil {
 		u.t.Fatal(err)
 	}
-	select {
-	case r := <-u.finals:
-		if u.toTag == "" {
-			if _, tag, ok := strings.Cut(r.headers["to"], ";tag="); ok {
-				u.toTag, _, _ = strings.Cut(tag, ";")
+	deadline := time.After(within)
+	for {
+		select {
+		case r := <-u.finals:
+			if r.cseq(u.t) != u.cseq { // a late answer to an earlier request
+				continue
 			}
+			return r, true
+		case <-deadline:
+			return sipMsg{}, false
 		}
-		return r
-	case <-time.After(5 * time.Second):
-		u.t.Fatalf("no final response to SUBSCRIBE %d of %s from port %d", u.cseq, u.callID, port)
-		return sipMsg{}
 	}
 }
 
