@@ -88,9 +88,9 @@ func (c Cfg) Render() ([]byte, error) {
 	err := cfgTmpl.Execute(&buf, map[string]any{"C": c, "StockDir": StockModuleDir,
 		"Stock": c.Target == Stock, "Floor": c.Target == Floor,
 		// presence_xml: stock's always (presence serves no event without it), ours when asked
-		"XML":     c.Target == Stock || slices.Contains(c.Companions, "presence_xml"),
+		"XML": c.Target == Stock || slices.Contains(c.Companions, "presence_xml"),
 		// db_mysql for the stock modules on a mysql:// db_url (ours has its own driver)
-		"MySQL": strings.HasPrefix(c.DBURL, "mysql://"),
+		"MySQL":   strings.HasPrefix(c.DBURL, "mysql://"),
 		"PuaJSON": slices.Contains(c.Companions, "pua_json"),
 		// rls: SUBSCRIBEs go to rls_handle_subscribe first
 		"RLS": slices.Contains(c.Companions, "rls")})
