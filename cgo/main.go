@@ -11,6 +11,7 @@ import "C"
 import (
 	"unsafe"
 
+	_ "github.com/gopresence/gopresence/db/mysql"  // registers mysql://
 	_ "github.com/gopresence/gopresence/db/sqlite" // registers sqlite://
 	"github.com/gopresence/gopresence/gopresence"
 )

@@ -97,13 +97,13 @@ func Schemes() []string {
 func Open(dbURL string, t Tables) (Backend, error) {
 	scheme, _, ok := strings.Cut(dbURL, "://")
 	if !ok {
-		return nil, fmt.Errorf("db_url %q: not of the form scheme://...", dbURL)
+		return nil, fmt.Errorf("db_url %q: not of the form scheme://...", RedactURL(dbURL))
 	}
 	driversMu.RLock()
 	open := drivers[strings.ToLower(scheme)]
 	driversMu.RUnlock()
 	if open == nil {
-		return nil, fmt.Errorf("db_url %q: %w %q (this build has: %s)", dbURL, ErrScheme, scheme, strings.Join(Schemes(), ", "))
+		return nil, fmt.Errorf("db_url %q: %w %q (this build has: %s)", RedactURL(dbURL), ErrScheme, scheme, strings.Join(Schemes(), ", "))
 	}
 	b, err := open(dbURL, t)
 	if err != nil {

@@ -55,3 +55,8 @@ type Rows struct {
 // ErrNotShared: the configuration asks for the shared mode and the db_url's backend does not
 // offer it.
 var ErrNotShared = errors.New("this database backend cannot be shared by several nodes")
+
+// ErrConflict wraps a backend's error when the database rolled a transaction back because
+// another one touched the same rows at once (a deadlock victim, a Galera certification
+// failure): nothing of it was applied and running it again may succeed.
+var ErrConflict = errors.New("transaction conflict")

@@ -80,7 +80,7 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	}
 	if err := e.restore(); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("restoring state from %s: %w", cfg.DBURL, err)
+		return nil, fmt.Errorf("restoring state from %s: %w", db.RedactURL(cfg.DBURL), err)
 	}
 	return e, nil
 }

@@ -40,11 +40,19 @@ func (e *Engine) internalError(why string) *answer {
 }
 
 // commitFailed answers a failed commit: the worker's deadline passed (it has answered 500
-// already; nothing was applied) → 503, else a storage failure → 500, logged.
+// already; nothing was applied) → 503; the database server could not be used (down,
+// restarting: db.ErrUnavailable) → 503 with Retry-After (RFC 3261 §21.5.4: the client may try
+// again then), logged at err; any other storage failure → 500, logged.
 func (e *Engine) commitFailed(why string, err error) *answer {
-	if errors.Is(err, db.ErrDeadline) {
+	switch {
+	case errors.Is(err, db.ErrDeadline):
 		e.logf("warn", "%s: abandoned, the worker stopped waiting", why)
 		a := reply(503, "Service Unavailable", why+": overloaded")
+		a.header("Retry-After", "5")
+		return a
+	case errors.Is(err, db.ErrUnavailable):
+		e.logf("err", "%s: %v", why, err)
+		a := reply(503, "Service Unavailable", why+": database unavailable")
 		a.header("Retry-After", "5")
 		return a
 	}

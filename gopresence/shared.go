@@ -1,9 +1,10 @@
 package gopresence
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -135,11 +136,29 @@ func (e *Engine) drop(sh *shard) {
 
 // locked runs one request's change of presentity uri under its lock: a 2xx answer commits
 // (when the commit fails, the answer is an error and no NOTIFY leaves), any other answer, or
-// a panic, rolls back.
+// a panic, rolls back. A change the database rolled back for a conflict with another node's
+// (db.ErrConflict: a deadlock victim, a Galera certification failure) is made again on the
+// state committed since, a few times, before the request gets its 503.
 func (e *Engine) locked(uri string, dl time.Time, what string, change func(sh *shard) *answer) *answer {
+	for try := 1; ; try++ {
+		a, err := e.lockedOnce(uri, dl, what, change)
+		if err == nil {
+			return a
+		}
+		if !errors.Is(err, db.ErrConflict) || try == conflictTries {
+			return e.commitFailed(what+" "+uri, err)
+		}
+		e.logf("info", "%s %s: %v: made again", what, uri, err)
+	}
+}
+
+// conflictTries bounds the runs of one change that conflicts with other nodes' changes.
+const conflictTries = 3
+
+func (e *Engine) lockedOnce(uri string, dl time.Time, what string, change func(sh *shard) *answer) (*answer, error) {
 	sh, err := e.lockURI(uri, dl)
 	if err != nil {
-		return e.commitFailed(what+": locking "+uri, err)
+		return nil, fmt.Errorf("locking: %w", err)
 	}
 	ended := false
 	defer func() {
@@ -149,22 +168,30 @@ func (e *Engine) locked(uri string, dl time.Time, what string, change func(sh *s
 	}()
 	a := change(sh)
 	ended = true
-	return e.endChange(sh, a, dl, what, uri)
+	return e.endChangeErr(sh, a, dl)
 }
 
 // endChange releases a change's lock: a 2xx answer commits, any other rolls back. When the
 // commit fails, or the deadline has passed before it, the answer is an error instead.
 func (e *Engine) endChange(sh *shard, a *answer, dl time.Time, what, name string) *answer {
+	a, err := e.endChangeErr(sh, a, dl)
+	if err != nil {
+		return e.commitFailed(what+" "+name, err)
+	}
+	return a
+}
+
+func (e *Engine) endChangeErr(sh *shard, a *answer, dl time.Time) (*answer, error) {
 	commit := a.code < 300
 	if commit && sh.tx != nil && !dl.IsZero() && time.Now().After(dl) {
 		// the worker has answered 500: the change must not happen (as db.Writer's deadline)
 		e.unlock(sh, false)
-		return e.commitFailed(what+" "+name, db.ErrDeadline)
+		return nil, db.ErrDeadline
 	}
 	if err := e.unlock(sh, commit); err != nil {
-		return e.commitFailed(what+": committing "+name, err)
+		return nil, fmt.Errorf("committing: %w", err)
 	}
-	return a
+	return a, nil
 }
 
 // hold puts rows read from the database into the state (restore: every live row; the shared

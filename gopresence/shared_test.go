@@ -16,6 +16,15 @@ import (
 
 const sharedParams = "subs_db_mode=3\npubl_cache=0"
 
+// forEachSharedBackend runs a test on every storage backend and on MySQL/MariaDB when there is
+// one (mysql_test.go).
+func forEachSharedBackend(t *testing.T, test func(t *testing.T, b testBackend)) {
+	forEachBackend(t, test)
+	if b := mysqlBackend(t); b != nil {
+		t.Run(b.name, func(t *testing.T) { test(t, *b) })
+	}
+}
+
 // nodes starts n engines on one new database in the shared mode, their clocks in step.
 func nodes(t *testing.T, b testBackend, n int) ([]*Engine, func(d time.Duration)) {
 	t.Helper()
@@ -47,7 +56,7 @@ func cseqOf(t *testing.T, n map[wire.Tag]string) int {
 // un-SUBSCRIBE through the other node are honoured; the dialog's CSeq grows by one per NOTIFY
 // whichever node sends it; neither node keeps state between requests.
 func TestSharedAcrossNodes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b testBackend) {
+	forEachSharedBackend(t, func(t *testing.T, b testBackend) {
 		es, _ := nodes(t, b, 2)
 		a, bnode := es[0], es[1]
 		r := do(t, bnode, wire.TSubscribe, subscribe("w1", "", "600", 1))
@@ -96,7 +105,7 @@ func TestSharedAcrossNodes(t *testing.T) {
 
 // A node started after the others serves what they committed.
 func TestSharedLateNode(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b testBackend) {
+	forEachSharedBackend(t, func(t *testing.T, b testBackend) {
 		url := b.newURL(t)
 		a, _ := newTestEngine(t, url, sharedParams)
 		if r := do(t, a, wire.TPublish, publish("", "60", pidf1)); r.code != 200 {
@@ -113,7 +122,7 @@ func TestSharedLateNode(t *testing.T) {
 // Every node runs the expiry timers; each expired subscription gets one terminating NOTIFY
 // and each expired publication one NOTIFY to its watchers, from whichever node was first.
 func TestSharedExpiryOnce(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b testBackend) {
+	forEachSharedBackend(t, func(t *testing.T, b testBackend) {
 		es, advance := nodes(t, b, 2)
 		var sent [2]*[]*wire.Frame
 		for i, e := range es {
@@ -172,7 +181,7 @@ func TestSharedExpiryOnce(t *testing.T) {
 // Concurrent PUBLISHes of one presentity through both nodes: each watcher's NOTIFY CSeqs are
 // all distinct, and the NOTIFY with the highest carries the state committed last.
 func TestSharedConcurrentPublishes(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, b testBackend) {
+	forEachSharedBackend(t, func(t *testing.T, b testBackend) {
 		es, _ := nodes(t, b, 2)
 		r := do(t, es[1], wire.TSubscribe, subscribe("w1", "", "600", 1))
 		if r.code != 200 {
@@ -223,4 +232,3 @@ func TestSharedConcurrentPublishes(t *testing.T) {
 		}
 	})
 }
-

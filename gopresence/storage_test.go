@@ -1,11 +1,15 @@
 package gopresence
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/db/memdb"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
@@ -120,5 +124,37 @@ func testWriteBehindFailureLoggedStateKept(t *testing.T, b testBackend) {
 	}
 	if r := do(t, e, wire.TSubscribe, subscribe("c1", "", "3600", 1)); r.code != 200 || len(r.notifs) != 1 || r.notifs[0][wire.NBody] != pidf1 {
 		t.Fatalf("the held publication is not served: %d, %d NOTIFYs", r.code, len(r.notifs))
+	}
+}
+
+// A database server that cannot be used (down, restarting: db.ErrUnavailable) turns a
+// write-through request into 503 with Retry-After, logged at err, and changes nothing; once
+// the server is back the same request succeeds. Any other refusal stays a 500.
+func TestDatabaseUnavailableIs503(t *testing.T) {
+	e, _ := newTestEngine(t, "", "db_commit_delay=0\nsubs_db_mode=1\n")
+	logs := &captureLog{}
+	e.log = logs
+	store := e.store.(*memdb.DB)
+	store.FailWith(func(db.Op) error { return fmt.Errorf("%w: dial tcp: connection refused", db.ErrUnavailable) })
+	for name, m := range map[string]map[wire.Tag]string{"publish": publish("", "3600", pidf1), "subscribe": subscribe("c1", "", "60", 1)} {
+		typ := wire.TPublish
+		if name == "subscribe" {
+			typ = wire.TSubscribe
+		}
+		if r := do(t, e, typ, m); r.code != 503 || r.headers["Retry-After"] != "5" {
+			t.Errorf("%s while the database is down: %d %v, want 503 with Retry-After: 5", name, r.code, r.headers)
+		}
+	}
+	if st := e.Stats(); st.Publications != 0 || st.Subscriptions != 0 {
+		t.Fatalf("state changed by refused requests: %+v", st)
+	}
+	waitLog(t, logs, "database unavailable: dial tcp: connection refused")
+	store.FailWith(nil)
+	if r := do(t, e, wire.TPublish, publish("", "3600", pidf1)); r.code != 200 {
+		t.Fatalf("after the outage: %d", r.code)
+	}
+	store.FailWith(func(db.Op) error { return errors.New("disk full") })
+	if r := do(t, e, wire.TPublish, publish("", "3600", pidf1)); r.code != 500 {
+		t.Fatalf("another failure: %d, want 500", r.code)
 	}
 }

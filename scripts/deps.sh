@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing gopresence needs, once. Idempotent: every step checks first.
-# - Debian packages: kamailio (+ sqlite modules, presence_xml for the stock comparison), sipp,
-#   sqlite3, build tools.
+# - Debian packages: kamailio (+ sqlite and mysql modules, presence_xml for the stock
+#   comparison), sipp, sqlite3, MariaDB (server and client: the tests start private servers,
+#   never the system service, which is disabled), build tools.
 # - Debian's kamailio source package (the exact 5.6.3 the binary was built from), unpacked under
 #   build/src, configured with `make cfg prefix=/usr FLAVOUR=kamailio` so our presence.so carries
 #   the version and compile-flag strings Debian's kamailio checks at load time.
@@ -12,6 +13,7 @@ build="$top/build"
 mkdir -p "$build"
 
 need_pkgs=(kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-json-modules sip-tester sqlite3
+           kamailio-mysql-modules mariadb-server mariadb-client
            libsqlite3-dev build-essential bison flex dpkg-dev pkg-config libxml2-dev)
 missing=()
 for p in "${need_pkgs[@]}"; do
@@ -48,6 +50,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # the package's own service must not hold port 5060 against our tests
   systemctl disable --now kamailio >/dev/null 2>&1 || true
   pkill -x kamailio 2>/dev/null || true
+  # nor the system MariaDB: the tests run their own (tests/harness/mariadb.go)
+  systemctl disable --now mariadb >/dev/null 2>&1 || service mariadb stop >/dev/null 2>&1 || true
 fi
 
 if [ ! -f "$build/src/.configured" ]; then

@@ -8,3 +8,9 @@ import _ "embed"
 //
 //go:embed sqlite.sql
 var SQLite string
+
+// MySQL creates the tables when missing (IF NOT EXISTS), under their stock names, one
+// statement per line ending in ';' (see MySQLStatements).
+//
+//go:embed mysql.sql
+var MySQL string

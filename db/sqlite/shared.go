@@ -2,11 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/db/sqlstore"
 )
 
 // The shared mode (db.Shared) on SQLite: several Kamailio nodes on one host share one database
@@ -32,19 +32,18 @@ type tx struct {
 }
 
 func (t *tx) Load(uri, username, domain string) (db.Rows, error) {
-	var r db.Rows
-	var err error
-	if r.Presentities, err = t.s.presentities(t.ctx, `WHERE username = ? AND domain = ?`, username, domain); err != nil {
-		return r, err
-	}
-	if r.Watchers, err = t.s.watchers(t.ctx, `WHERE presentity_uri = ?`, uri); err != nil {
-		return r, err
-	}
-	r.Authorizations, err = t.s.authorizations(t.ctx, `WHERE presentity_uri = ?`, uri)
-	return r, err
+	r, err := sqlstore.LoadOne(t.ctx, t.s.c, t.s.t, uri, username, domain)
+	return r, wrap(err)
 }
 
-func (t *tx) Apply(ops []db.Op) error { return t.s.applyAll(ops) }
+func (t *tx) Apply(ops []db.Op) error {
+	for i := range ops {
+		if err := t.s.apply(&ops[i]); err != nil {
+			return fmt.Errorf("sqlite: writing %s: %w", ops[i], err)
+		}
+	}
+	return nil
+}
 
 func (t *tx) Commit() error {
 	if t.done {
@@ -73,53 +72,22 @@ func (t *tx) Rollback() error {
 func (s *store) DialogURI(ctx context.Context, d db.DialogKey) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var uri string
-	err := s.c.QueryRowContext(ctx, `SELECT presentity_uri FROM `+s.t.ActiveWatchers+`
- WHERE callid = ? AND to_tag = ? AND from_tag = ?`, d.CallID, d.ToTag, d.FromTag).Scan(&uri)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return uri, err
+	u, err := sqlstore.DialogURI(ctx, s.c, s.t.ActiveWatchers, d)
+	return u, wrap(err)
 }
 
 // DueSubscriptions lists presentity URIs with an expired subscription.
 func (s *store) DueSubscriptions(now int64) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := s.c.QueryContext(context.Background(), `SELECT DISTINCT presentity_uri FROM `+
-		s.t.ActiveWatchers+` WHERE expires <= ?`, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	u, err := sqlstore.DueSubscriptions(context.Background(), s.c, s.t.ActiveWatchers, now)
+	return u, wrap(err)
 }
 
 // DuePublications lists the presentities with an expired publication.
 func (s *store) DuePublications(now int64) ([][2]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := s.c.QueryContext(context.Background(), `SELECT DISTINCT username, domain FROM `+
-		s.t.Presentity+` WHERE expires > 0 AND expires <= ?`, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var u [2]string
-		if err := rows.Scan(&u[0], &u[1]); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	u, err := sqlstore.DuePublications(context.Background(), s.c, s.t.Presentity, now)
+	return u, wrap(err)
 }

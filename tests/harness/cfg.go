@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"text/template"
 )
 
@@ -30,7 +31,7 @@ type Cfg struct {
 	Target   string // Stock, Ours or Floor
 	Port     int    // udp (and tcp, with TCP) on 127.0.0.1
 	Dir      string // absolute; the DB is <Dir>/presence.db unless DBURL says otherwise
-	DBURL    string // "": sqlite:///<Dir>/presence.db
+	DBURL    string // "": sqlite:///<Dir>/presence.db; mysql://...: db_mysql is loaded too
 	OursDir  string // the directory of our presence.so (target Ours)
 	Children int    // 0: 2
 	Debug    int    // Kamailio's debug level
@@ -87,7 +88,9 @@ func (c Cfg) Render() ([]byte, error) {
 	err := cfgTmpl.Execute(&buf, map[string]any{"C": c, "StockDir": StockModuleDir,
 		"Stock": c.Target == Stock, "Floor": c.Target == Floor,
 		// presence_xml: stock's always (presence serves no event without it), ours when asked
-		"XML":     c.Target == Stock || slices.Contains(c.Companions, "presence_xml"),
+		"XML": c.Target == Stock || slices.Contains(c.Companions, "presence_xml"),
+		// db_mysql for the stock modules on a mysql:// db_url (ours has its own driver)
+		"MySQL":   strings.HasPrefix(c.DBURL, "mysql://"),
 		"PuaJSON": slices.Contains(c.Companions, "pua_json"),
 		// rls: SUBSCRIBEs go to rls_handle_subscribe first
 		"RLS": slices.Contains(c.Companions, "rls")})

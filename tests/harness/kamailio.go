@@ -21,6 +21,9 @@ const SchemaDir = "/usr/share/kamailio/db_sqlite"
 // Options is one Kamailio: its cfg and how it is run.
 type Options struct {
 	Cfg
+	// MariaDB, when set, holds the instance's tables in a new database of that server
+	// (Cfg.DBURL is set to it) instead of SQLite.
+	MariaDB      *MariaDB
 	StockWAL     bool // stock's DB in WAL mode (see CreateStockDB)
 	ShmMB, PkgMB int  // -m and -M; 0: Kamailio's defaults
 	Nice         int  // run under nice -n Nice when not 0
@@ -30,22 +33,36 @@ type Options struct {
 type Kamailio struct {
 	Options
 	CfgPath, LogPath, DB string
+	Database             string // its database on Options.MariaDB
 	Cmd                  *exec.Cmd
 	Exited               chan struct{} // closed when the main process has been reaped
 	Started              time.Time
 }
 
 // New writes o's cfg into o.Dir (which must exist) as kamailio.cfg and, for stock, creates its
-// DB: stock does not create its tables, ours does, so its DB is left absent.
+// DB: stock does not create its tables, ours does, so its DB is left empty (on MariaDB: a new
+// database; on SQLite: no file).
 func New(o Options) (*Kamailio, error) {
 	k := &Kamailio{Options: o, CfgPath: filepath.Join(o.Dir, "kamailio.cfg"),
 		LogPath: filepath.Join(o.Dir, "kamailio.log"), DB: o.DBPath()}
-	if o.Target == Stock {
+	switch {
+	case o.MariaDB != nil:
+		name, err := o.MariaDB.NewDB("k_" + o.Target)
+		if err != nil {
+			return nil, err
+		}
+		k.Database, k.DBURL = name, o.MariaDB.URL(name)
+		if o.Target == Stock {
+			if err := k.CreateStockTables("standard", "presence"); err != nil {
+				return nil, err
+			}
+		}
+	case o.Target == Stock:
 		if err := CreateStockDB(k.DB, o.StockWAL); err != nil {
 			return nil, err
 		}
 	}
-	cfg, err := o.Render()
+	cfg, err := k.Render()
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +81,34 @@ func CreateStockDB(db string, wal bool) error {
 		return fmt.Errorf("create stock DB %s: %v: %s", db, err, out)
 	}
 	return nil
+}
+
+// CreateStockTables runs Debian's <name>-create.sql scripts (standard, presence, rls, ...) in
+// the instance's database, as an operator sets up stock: from the MySQL scripts on MariaDB,
+// from the SQLite ones otherwise.
+func (k *Kamailio) CreateStockTables(names ...string) error {
+	for _, n := range names {
+		var err error
+		var out string
+		if k.MariaDB != nil {
+			err = k.MariaDB.Source(k.Database, filepath.Join(MySQLSchemaDir, n+"-create.sql"))
+		} else {
+			out, err = SQLite(k.DB, ".read "+filepath.Join(SchemaDir, n+"-create.sql"))
+		}
+		if err != nil {
+			return fmt.Errorf("creating %s tables: %v %s", n, err, out)
+		}
+	}
+	return nil
+}
+
+// Query runs SQL on the instance's database, SQLite or MariaDB, and returns its rows as
+// sqlite3 prints them (columns separated by '|', one row a line), bounded in time.
+func (k *Kamailio) Query(sql string) (string, error) {
+	if k.MariaDB != nil {
+		return k.MariaDB.Query(k.Database, sql)
+	}
+	return SQLite(k.DB, sql)
 }
 
 // noCores makes the processes this one starts inherit a core size limit of 0 (`ulimit -c 0`):

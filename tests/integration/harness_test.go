@@ -34,7 +34,9 @@ func TestMain(m *testing.M) {
 	if !set {
 		flag.Set("test.parallel", defaultParallel)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopMariaDB()
+	os.Exit(code)
 }
 
 // options is what one test changes in its Kamailio: cfg lines, and the error lines its log may
@@ -55,9 +57,13 @@ type options struct {
 	subscribeWatcher bool
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
-	ctl           bool   // the ctl module, for kamcmd (k.kamcmd)
-	children      int    // SIP worker processes (0: 2)
+	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
+	children      int  // SIP worker processes (0: 2)
 	dbURL         string // the presence db_url ("": a SQLite file of the test's own)
+	// dbs: the databases the test runs on, each target on each: sqlite (the default, subtests
+	// named after the target) and mysql (a database of the suite's MariaDB, mariadb.go;
+	// subtests named <target>-mysql).
+	dbs []string
 
 	expectedLog []expectedLog
 }
@@ -71,6 +77,23 @@ type expectedLog struct {
 type kamailio struct {
 	*harness.Kamailio
 	opts options
+	db   string // sqlite or mysql
+}
+
+const (
+	sqliteDB = "sqlite"
+	mysqlDB  = "mysql"
+)
+
+// bothDBs runs a test on SQLite and on MariaDB.
+var bothDBs = []string{sqliteDB, mysqlDB}
+
+// variant names a target's subtest on a database: the target alone on SQLite.
+func variant(target, db string) string {
+	if db == mysqlDB {
+		return target + "-" + db
+	}
+	return target
 }
 
 // eachTarget runs fn as a parallel subtest per selected target, each with a fresh Kamailio.
@@ -85,16 +108,23 @@ func eachTargetSkipping(t *testing.T, skip map[string]string, fn func(t *testing
 
 // eachTargetWith is eachTarget with a Kamailio set up as o says.
 func eachTargetWith(t *testing.T, o options, fn func(t *testing.T, k *kamailio)) {
-	for _, target := range selectedTargets(t) {
-		t.Run(target, func(t *testing.T) {
-			t.Parallel()
-			if reason, ok := o.skip[target]; ok {
-				t.Skip(reason)
-			}
-			k := startKamailio(t, target, o)
-			fn(t, k)
-			k.checkLogClean(t)
-		})
+	dbs := o.dbs
+	if len(dbs) == 0 {
+		dbs = []string{sqliteDB}
+	}
+	for _, db := range dbs {
+		for _, target := range selectedTargets(t) {
+			name := variant(target, db)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				if reason, ok := o.skip[name]; ok {
+					t.Skip(reason)
+				}
+				k := startKamailioOn(t, target, db, o)
+				fn(t, k)
+				k.checkLogClean(t)
+			})
+		}
 	}
 }
 
@@ -138,13 +168,25 @@ func oursModuleDir(t *testing.T) string {
 
 func startKamailio(t *testing.T, target string, o options) *kamailio {
 	t.Helper()
-	k := newKamailio(t, target, o)
+	return startKamailioOn(t, target, sqliteDB, o)
+}
+
+func startKamailioOn(t *testing.T, target, db string, o options) *kamailio {
+	t.Helper()
+	k := newKamailioOn(t, target, db, o)
 	k.launch(t)
 	return k
 }
 
-// newKamailio writes the cfg and DB of one instance (stopped at the test's end), not started.
+// newKamailio writes the cfg and DB of one instance on SQLite (stopped at the test's end), not
+// started.
 func newKamailio(t *testing.T, target string, o options) *kamailio {
+	t.Helper()
+	return newKamailioOn(t, target, sqliteDB, o)
+}
+
+// newKamailioOn is newKamailio on database db (sqliteDB or mysqlDB).
+func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 	t.Helper()
 	oursDir := ""
 	if target == harness.Ours {
@@ -161,6 +203,12 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	// db_sqlite, which sets no SQLite busy timeout, then fails the workers' concurrent writes
 	// with "database is locked".)
 	presence := map[string]any{"subs_db_mode": 1}
+	if target == harness.Stock && db == mysqlDB {
+		// Stock's default (1) LOCKs the presentity table around a PUBLISH, and its NOTIFY then
+		// fails to update active_watchers on MySQL ("Table 'active_watchers' was not locked
+		// with LOCK TABLES (1100)", no NOTIFY sent): the module's docs tell MySQL users to set 0.
+		presence["db_table_lock_type"] = 0
+	}
 	for name, v := range o.presence {
 		presence[name] = v
 	}
@@ -171,11 +219,15 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
-	hk, err := harness.New(harness.Options{Cfg: cfg, StockWAL: true})
+	ho := harness.Options{Cfg: cfg, StockWAL: true}
+	if db == mysqlDB {
+		ho.MariaDB = suiteMariaDB(t)
+	}
+	hk, err := harness.New(ho)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &kamailio{Kamailio: hk, opts: o}
+	k := &kamailio{Kamailio: hk, opts: o, db: db}
 	t.Cleanup(func() {
 		k.Stop()
 		if t.Failed() {
@@ -300,15 +352,27 @@ func (k *kamailio) trySQLite(args ...string) (string, error) {
 	return harness.SQLite(k.DB, args...)
 }
 
+// query runs SQL on the instance's database (SQLite or MariaDB: write what both read alike)
+// and returns its rows as sqlite3 prints them.
+func (k *kamailio) query(t *testing.T, sql string) string {
+	t.Helper()
+	out, err := k.Query(sql)
+	if err != nil {
+		t.Fatalf("%s %q: %v\n%s", k.db, sql, err, out)
+	}
+	return out
+}
+
 // waitQuery polls query until it prints want. Stock writes some rows from a timer, and ours may
-// commit after replying, so every DB check allows a bounded delay.
+// commit after replying, so every DB check allows a bounded delay. On SQLite or MariaDB: the
+// query must read the same on both.
 func (k *kamailio) waitQuery(t *testing.T, query, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var got string
 	var err error
 	for {
-		got, err = k.trySQLite(query)
+		got, err = k.Query(query)
 		if err == nil && got == want {
 			return
 		}

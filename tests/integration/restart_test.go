@@ -11,13 +11,14 @@ import (
 // and port still knows the subscription dialog (an in-dialog refresh gets 200 and a NOTIFY
 // with a higher CSeq than any before, carrying the published state) and the publication (a
 // refresh with its ETag gets 200). Run with write-through (the suite's mode) and with
-// write-back (stock's default, where the state reaches the DB at shutdown).
+// write-back (stock's default, where the state reaches the DB at shutdown); on SQLite and on
+// MariaDB.
 func TestRestartKeepsState(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []int{1, 2} {
 		t.Run(fmt.Sprintf("subs_db_mode=%d", mode), func(t *testing.T) {
 			t.Parallel()
-			o := options{presence: map[string]any{"subs_db_mode": mode}}
+			o := options{presence: map[string]any{"subs_db_mode": mode}, dbs: bothDBs}
 			eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
 				etag := k.runSipp(t, "publish_initial", "note", "before-restart")["etag"]
 				// The dialog's Call-ID and From-tag are ours, and the second sipp uses the same

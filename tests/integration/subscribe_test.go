@@ -10,10 +10,10 @@ import (
 )
 
 // Steps 6 to 8: subscribe, refresh and un-subscribe one dialog, with the published state
-// in the first NOTIFYs.
+// in the first NOTIFYs; on SQLite and on MariaDB.
 func TestSubscribeLifecycle(t *testing.T) {
 	t.Parallel()
-	eachTarget(t, func(t *testing.T, k *kamailio) {
+	eachTargetWith(t, options{dbs: bothDBs}, func(t *testing.T, k *kamailio) {
 		k.runSipp(t, "publish_initial", "note", "subscribe-me")
 		k.runSipp(t, "subscribe_lifecycle", "note", "subscribe-me")
 		k.waitQuery(t, "SELECT count(*) FROM active_watchers", "0", dbWait)
@@ -21,17 +21,17 @@ func TestSubscribeLifecycle(t *testing.T) {
 }
 
 // Step 9: a subscribed watcher is notified when another party modifies and removes the
-// publication, and its subscription is stored while it lasts.
+// publication, and its subscription is stored while it lasts; on SQLite and on MariaDB.
 func TestWatcherNotifiedOfPublish(t *testing.T) {
 	t.Parallel()
-	eachTarget(t, func(t *testing.T, k *kamailio) {
+	eachTargetWith(t, options{dbs: bothDBs}, func(t *testing.T, k *kamailio) {
 		etag := k.runSipp(t, "publish_initial", "note", "first")["etag"]
 		subscribing := time.Now()
 		watcher := k.startSipp(t, "watch_presence", "note1", "first", "note2", "second")
 		watcher.waitVar(t, "subscribed", 10*time.Second)
 		subscribed := time.Now()
-		k.waitQuery(t, "SELECT presentity_uri||' '||event||' '||watcher_username||' '||status "+
-			"FROM active_watchers", "sip:alice@127.0.0.1 presence watcher 1", dbWait)
+		k.waitQuery(t, "SELECT presentity_uri, event, watcher_username, status FROM active_watchers",
+			"sip:alice@127.0.0.1|presence|watcher|1", dbWait)
 
 		// Two seconds gone from the 120 of the subscription, so the NOTIFYs of the modify and
 		// the remove must say what is left, not 120.

@@ -1,0 +1,129 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/db/sqlstore"
+)
+
+// The shared mode (db.Shared) on MySQL/MariaDB: several Kamailio nodes on one server or on a
+// Galera cluster. A presentity's lock is a row of gopresence_lock (one per presentity URI,
+// created on first use) that every transaction of the presentity updates first: on one server
+// InnoDB's row lock makes the others wait for the commit; on Galera, where row locks are each
+// node's own, two transactions of one presentity through different database nodes write the
+// same row, so certification lets one commit and fails the other (db.ErrConflict), which the
+// engine runs again on the committed state. READ COMMITTED: a transaction reads what is
+// committed when it reads, under the lock, so it sees every change made before it took it.
+
+// LockTable is the table of presentity locks: ours, not Kamailio's (its tables have no row per
+// presentity that always exists).
+const LockTable = "gopresence_lock"
+
+const lockDDL = "CREATE TABLE IF NOT EXISTS " + LockTable + ` (
+ uri VARCHAR(255) NOT NULL PRIMARY KEY,
+ changes BIGINT NOT NULL DEFAULT 0
+) ENGINE=InnoDB`
+
+var _ db.Shared = (*store)(nil)
+
+// lockTries bounds the retries of a lock statement InnoDB chose as a deadlock victim (two
+// first uses of one URI at once).
+const lockTries = 3
+
+// Lock begins a transaction and takes the presentity's row.
+func (s *store) Lock(ctx context.Context, uri string) (db.Tx, error) {
+	var err error
+	for range lockTries {
+		var tx *sql.Tx
+		if tx, err = s.lockOnce(ctx, uri); err == nil {
+			return &sharedTx{s: s, tx: tx, ctx: ctx}, nil
+		}
+		if !errors.Is(err, db.ErrConflict) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("mysql: locking %s: %w", uri, err)
+}
+
+func (s *store) lockOnce(ctx context.Context, uri string) (*sql.Tx, error) {
+	tx, err := s.h.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return nil, classify(err)
+	}
+	up := `UPDATE ` + LockTable + ` SET changes = changes + 1 WHERE uri = ?`
+	r, err := tx.ExecContext(ctx, up, uri)
+	if err == nil {
+		var n int64
+		if n, err = r.RowsAffected(); err == nil && n == 0 {
+			// the presentity's first change: its row (a concurrent first use waits on it)
+			if _, err = tx.ExecContext(ctx, `INSERT IGNORE INTO `+LockTable+` (uri) VALUES (?)`, uri); err == nil {
+				_, err = tx.ExecContext(ctx, up, uri)
+			}
+		}
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, classify(err)
+	}
+	return tx, nil
+}
+
+type sharedTx struct {
+	s   *store
+	tx  *sql.Tx
+	ctx context.Context
+}
+
+func (t *sharedTx) Load(uri, username, domain string) (db.Rows, error) {
+	r, err := sqlstore.LoadOne(t.ctx, t.tx, t.s.t, uri, username, domain)
+	return r, wrap(err)
+}
+
+func (t *sharedTx) Apply(ops []db.Op) error {
+	for i := range ops {
+		st, args, err := sqlstore.Args(&ops[i])
+		if err == nil {
+			_, err = t.tx.ExecContext(t.ctx, t.s.sql[st], args...)
+		}
+		if err != nil {
+			return fmt.Errorf("mysql: writing %s: %w", ops[i], classify(err))
+		}
+	}
+	return nil
+}
+
+func (t *sharedTx) Commit() error {
+	if err := t.tx.Commit(); err != nil {
+		return fmt.Errorf("mysql: commit: %w", classify(err))
+	}
+	return nil
+}
+
+func (t *sharedTx) Rollback() error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return classify(err)
+	}
+	return nil
+}
+
+// DialogURI reads the dialog's presentity_uri.
+func (s *store) DialogURI(ctx context.Context, d db.DialogKey) (string, error) {
+	u, err := sqlstore.DialogURI(ctx, s.h, s.t.ActiveWatchers, d)
+	return u, wrap(err)
+}
+
+// DueSubscriptions lists presentity URIs with an expired subscription.
+func (s *store) DueSubscriptions(now int64) ([]string, error) {
+	u, err := sqlstore.DueSubscriptions(context.Background(), s.h, s.t.ActiveWatchers, now)
+	return u, wrap(err)
+}
+
+// DuePublications lists the presentities with an expired publication.
+func (s *store) DuePublications(now int64) ([][2]string, error) {
+	u, err := sqlstore.DuePublications(context.Background(), s.h, s.t.Presentity, now)
+	return u, wrap(err)
+}
