@@ -1,0 +1,107 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The members of bind_presence's API that no Debian module calls in this suite, called from
+// the script by the test-only module presence_apitest (tests/apitest), on stock presence.so
+// and on ours: the expectations are stock's, except where a row of docs/conformance.md says
+// ours differs.
+
+// testModuleDir returns GOPRESENCE_TESTMODULE_DIR, by default build/testmodules of this
+// checkout (`make testmodules`), failing the test when presence_apitest.so is not there.
+func testModuleDir(t *testing.T) string {
+	dir := os.Getenv("GOPRESENCE_TESTMODULE_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "build", "testmodules")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "presence_apitest.so")); err != nil {
+		t.Fatalf("the test module presence_apitest.so (make testmodules): %v", err)
+	}
+	return abs
+}
+
+// apitest runs one presence_apitest command (in an initial SUBSCRIBE) and returns its result.
+func (k *kamailio) apitest(t *testing.T, cmd string) string {
+	t.Helper()
+	r, _ := k.answer(t, "apitest", "cmd", cmd)
+	wantStatus(t, r, "200 OK")
+	return r.header("X-Result")
+}
+
+// wantAPI checks the result of one command.
+func wantAPI(t *testing.T, k *kamailio, cmd, want string) {
+	t.Helper()
+	if got := k.apitest(t, cmd); got != want {
+		t.Errorf("%q: got %q, want %q", cmd, got, want)
+	}
+}
+
+// withParams is eachTargetWith in a parallel subtest named for its set-up, for a test that
+// runs under more than one.
+func withParams(t *testing.T, name string, o options, fn func(t *testing.T, k *kamailio)) {
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		eachTargetWith(t, o, fn)
+	})
+}
+
+// extract_sdialog_info for a caller that gives no local contact (rls always gives its
+// server_address): the socket the SUBSCRIBE came in on, as stock; with presence's
+// server_address set, ours takes it and stock still the socket. A contact the caller gives is
+// kept. Expires and the rest of the dialog as the SUBSCRIBE says.
+func TestAPIExtractSdialogInfo(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}, apitest: true}
+	withParams(t, "defaults", o, func(t *testing.T, k *kamailio) {
+		socket := fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", k.Port)
+		wantAPI(t, k, "sdialog", "rc=0 contact="+socket+" expires=300")
+		wantAPI(t, k, "sdialog sip:rls@10.0.0.1", "rc=0 contact=sip:rls@10.0.0.1 expires=300")
+	})
+	o.presence = map[string]any{"server_address": "sip:10.9.8.7:5060"}
+	withParams(t, "server_address", o, func(t *testing.T, k *kamailio) {
+		want := map[string]string{"stock": fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", k.Port),
+			"ours": "sip:10.9.8.7:5060"}[k.Target]
+		wantAPI(t, k, "sdialog", "rc=0 contact="+want+" expires=300")
+	})
+}
+
+// bind_presence's table helpers on a table of the caller's (as rls keeps its subscriptions):
+// two dialogs of one presentity and Call-ID inserted, found, copied (mem_copy_subs, expires
+// made absolute), deleted. delete matches the To-tag, or with subs_remove_match=1 all three
+// dialog ids; with delete_same_subs=1 the second insert drops the first dialog. (Stock also
+// deletes that dialog from its own active_watchers, which this test does not see.)
+func TestAPITableHelpers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		params  map[string]any
+		deletes string
+	}{
+		{"defaults", nil, "A=yes B=yes del_B_other_callid=8 del_B_other_ftag=-1 del_B=-1 del_A=6"},
+		{"subs_remove_match", map[string]any{"subs_remove_match": 1},
+			"A=yes B=yes del_B_other_callid=-1 del_B_other_ftag=-1 del_B=8 del_A=6"},
+		{"delete_same_subs", map[string]any{"delete_same_subs": 1},
+			"A=no B=yes del_B_other_callid=8 del_B_other_ftag=-1 del_B=-1 del_A=-1"},
+	} {
+		o := options{companions: []string{"presence_xml"}, apitest: true, presence: c.params}
+		withParams(t, c.name, o, func(t *testing.T, k *kamailio) {
+			got := strings.Fields(k.apitest(t, "shtable"))
+			if len(got) != 8 || got[2] != "expires=abs" || got[3] != "copy=same" ||
+				strings.Join(append(got[:2:2], got[4:]...), " ") != c.deletes {
+				t.Errorf("shtable: got %q, want %s with expires=abs copy=same", got, c.deletes)
+			}
+		})
+	}
+}
