@@ -105,3 +105,36 @@ func TestAPITableHelpers(t *testing.T) {
 		})
 	}
 }
+
+// The API's queries, with presence_xml and pres-rules (force_active=0) for alice: the event
+// list; get_presentity (presence_xml's aggregation of alice's two publications, none for a
+// presentity without one) and free_presentity; get_sphere (none: enable_sphere_check is
+// off); pres_auth_status from the rules (allowed; no rule for the watcher: terminated, as
+// presence_xml decides; no rules at all: pending).
+func TestAPIQueries(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}, apitest: true,
+		xml: map[string]any{"force_active": 0, "integrated_xcap_server": 1}}
+	device := func(tuple, note string) string {
+		return strings.Replace(pidf(note), `tuple id="t1"`, `tuple id="`+tuple+`"`, 1)
+	}
+	eachTargetWith(t, o, func(t *testing.T, k *kamailio) {
+		k.sqlite(t, presRules("alice", "allow"))
+		for _, body := range []string{device("phone", "desk"), device("mobile", "road")} {
+			r, _ := k.answer(t, "publish_any", "body", body)
+			wantStatus(t, r, "200 OK")
+		}
+		wantAPI(t, k, "events", "xcap-diff, presence.winfo, presence")
+		doc := k.apitest(t, "presentity sip:alice@127.0.0.1")
+		mobile, phone := strings.Index(doc, `id="mobile"`), strings.Index(doc, `id="phone"`)
+		if strings.Count(doc, "<presence") != 1 || mobile < 0 || phone < mobile ||
+			!strings.Contains(doc, "<note>road</note>") || !strings.Contains(doc, "<note>desk</note>") {
+			t.Errorf("get_presentity: want one document, the newest publication's tuple first: %q", doc)
+		}
+		wantAPI(t, k, "presentity sip:bob@127.0.0.1", "none")
+		wantAPI(t, k, "sphere sip:alice@127.0.0.1", "none")
+		wantAPI(t, k, "auth sip:watcher@127.0.0.1 sip:alice@127.0.0.1", "1")
+		wantAPI(t, k, "auth sip:eve@127.0.0.1 sip:alice@127.0.0.1", "3")
+		wantAPI(t, k, "auth sip:watcher@127.0.0.1 sip:bob@127.0.0.1", "2")
+	})
+}
