@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"testing"
 )
 
@@ -136,5 +137,45 @@ func TestAPIQueries(t *testing.T) {
 		wantAPI(t, k, "auth sip:watcher@127.0.0.1 sip:alice@127.0.0.1", "1")
 		wantAPI(t, k, "auth sip:eve@127.0.0.1 sip:alice@127.0.0.1", "3")
 		wantAPI(t, k, "auth sip:watcher@127.0.0.1 sip:bob@127.0.0.1", "2")
+	})
+}
+
+// pres_refresh_watchers of the API (its callers, app_lua's old API and kazoo, are not in this
+// setup). Type 0 re-reads the pres-rules: a pending watcher whose rule now allows it gets an
+// active NOTIFY with the PIDF; without a rules document it fails (-1). Type 1 sends every
+// watcher the current state. An event nobody registered fails.
+func TestAPIRefreshWatchers(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml"}, apitest: true,
+		xml: map[string]any{"force_active": 0, "integrated_xcap_server": 1},
+		expectedLog: []expectedLog{{"", `no (rules doc found for the user|presence rules for sip:bob@127.0.0.1)`,
+			"a refresh of the rules of a presentity that has none"}}}
+	withParams(t, "rules", o, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "publish_initial", "note", "hello")
+		w := k.startSipp(t, "watch_pending")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		k.waitQuery(t, "SELECT watcher_username||' '||status FROM watchers", "watcher 2", dbWait)
+		k.sqlite(t, presRules("alice", "allow"))
+		wantAPI(t, k, "refresh sip:alice@127.0.0.1 presence 0", "0")
+		if got := w.wait(t)["note"]; got != "hello" {
+			t.Fatalf("active NOTIFY note %q", got)
+		}
+		wantAPI(t, k, "refresh sip:bob@127.0.0.1 presence 0", "-1")
+	})
+	o = options{companions: []string{"presence_xml"}, apitest: true, expectedLog: []expectedLog{
+		{"", `wrong event parameter|refreshWatchers: 500 Unknown event foo`, "a refresh of an event nobody registered"}}}
+	withParams(t, "state", o, func(t *testing.T, k *kamailio) {
+		k.runSipp(t, "publish_initial", "note", "now")
+		w := k.startSipp(t, "watch_notifies")
+		w.waitVar(t, "subscribed", 10*time.Second)
+		settleStockWrites()
+		wantAPI(t, k, "refresh sip:alice@127.0.0.1 presence 1", "0")
+		w.wait(t)
+		n := w.notifies(t, 2)
+		if got := n[1].header("Subscription-State"); !strings.HasPrefix(got, "active;expires=") {
+			t.Errorf("Subscription-State %q, want active", got)
+		}
+		wantNote(t, n[1], "now")
+		wantAPI(t, k, "refresh sip:alice@127.0.0.1 foo 1", "-1")
 	})
 }
