@@ -112,12 +112,13 @@ static const char *found(shtable_t t, subs_t *s)
 	return api.search_shtable(t, s->callid, s->to_tag, s->from_tag, 1) ? "yes" : "no";
 }
 
-/* two dialogs of one Call-ID (A, then B) in slot 1; what is found, and what deleting B with
- * another Call-ID, with another From-tag, then by its own ids, then A, returns (local_cseq
- * + 1, or -1) */
+/* a dialog C, then two dialogs of another Call-ID (A, then B) in slot 1; what is found, and
+ * what deleting B with another Call-ID, with another From-tag, then by its own ids, then A,
+ * returns (local_cseq + 1, or -1) */
 static void shtable(void)
 {
 	subs_t a = entry("c1", "ta", "fa", 5), b = entry("c1", "tb", "fb", 7);
+	subs_t c = entry("c3", "tc", "fc", 9);
 	subs_t b_callid = entry("c2", "tb", "fb", 0), b_ftag = entry("c1", "tb", "other", 0);
 	subs_t *s, *copy;
 	shtable_t t = api.new_shtable(4);
@@ -126,12 +127,13 @@ static void shtable(void)
 		SAY("new_shtable failed");
 		return;
 	}
-	if(api.insert_shtable(t, 1, &a) < 0 || api.insert_shtable(t, 1, &b) < 0) {
+	if(api.insert_shtable(t, 1, &c) < 0 || api.insert_shtable(t, 1, &a) < 0
+			|| api.insert_shtable(t, 1, &b) < 0) {
 		SAY("insert_shtable failed");
 		api.destroy_shtable(t, 4);
 		return;
 	}
-	SAY("A=%s B=%s", found(t, &a), found(t, &b));
+	SAY("C=%s A=%s B=%s", found(t, &c), found(t, &a), found(t, &b));
 	s = api.search_shtable(t, b.callid, b.to_tag, b.from_tag, 1);
 	if(s) {
 		SAY_MORE(" expires=%s", abs(s->expires - (int)time(NULL) - 60) <= 1 ? "abs" : "rel");

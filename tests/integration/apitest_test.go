@@ -79,8 +79,8 @@ func TestAPIExtractSdialogInfo(t *testing.T) {
 }
 
 // bind_presence's table helpers on a table of the caller's (as rls keeps its subscriptions):
-// two dialogs of one presentity and Call-ID inserted, found, copied (mem_copy_subs, expires
-// made absolute), deleted. delete matches the To-tag, or with subs_remove_match=1 all three
+// a dialog C, then two dialogs A and B of one presentity and Call-ID (not C's) inserted,
+// found, copied (mem_copy_subs, expires made absolute), deleted. delete matches the To-tag, or with subs_remove_match=1 all three
 // dialog ids; with delete_same_subs=1 the second insert drops the first dialog. (Stock also
 // deletes that dialog from its own active_watchers, which this test does not see.)
 func TestAPITableHelpers(t *testing.T) {
@@ -90,17 +90,17 @@ func TestAPITableHelpers(t *testing.T) {
 		params  map[string]any
 		deletes string
 	}{
-		{"defaults", nil, "A=yes B=yes del_B_other_callid=8 del_B_other_ftag=-1 del_B=-1 del_A=6"},
+		{"defaults", nil, "C=yes A=yes B=yes del_B_other_callid=8 del_B_other_ftag=-1 del_B=-1 del_A=6"},
 		{"subs_remove_match", map[string]any{"subs_remove_match": 1},
-			"A=yes B=yes del_B_other_callid=-1 del_B_other_ftag=-1 del_B=8 del_A=6"},
+			"C=yes A=yes B=yes del_B_other_callid=-1 del_B_other_ftag=-1 del_B=8 del_A=6"},
 		{"delete_same_subs", map[string]any{"delete_same_subs": 1},
-			"A=no B=yes del_B_other_callid=8 del_B_other_ftag=-1 del_B=-1 del_A=-1"},
+			"C=yes A=no B=yes del_B_other_callid=8 del_B_other_ftag=-1 del_B=-1 del_A=-1"},
 	} {
 		o := options{companions: []string{"presence_xml"}, apitest: true, presence: c.params}
 		withParams(t, c.name, o, func(t *testing.T, k *kamailio) {
 			got := strings.Fields(k.apitest(t, "shtable"))
-			if len(got) != 8 || got[2] != "expires=abs" || got[3] != "copy=same" ||
-				strings.Join(append(got[:2:2], got[4:]...), " ") != c.deletes {
+			if len(got) != 9 || got[3] != "expires=abs" || got[4] != "copy=same" ||
+				strings.Join(append(got[:3:3], got[5:]...), " ") != c.deletes {
 				t.Errorf("shtable: got %q, want %s with expires=abs copy=same", got, c.deletes)
 			}
 		})
