@@ -15,7 +15,7 @@ GOTAGS   := libsqlite3
 GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 CFILES   := $(wildcard module/*.c module/*.h module/*.def) module/Makefile
 
-.PHONY: all deps build run test test-go test-c test-integration fuzz mutate clean
+.PHONY: all deps build testmodules run test test-go test-c test-integration fuzz mutate clean
 
 all: build
 
@@ -44,6 +44,17 @@ $(MODDIR)/presence.so: $(BUILD)/.deps $(CFILES)
 	$(MAKE) -C $(KSRC) modules modules=src/modules/gopresence CC_EXTRA_OPTS=-Wno-unused-parameter
 	cp $(KSRC)/src/modules/gopresence/presence.so $@
 
+# Test-only Kamailio modules (tests/apitest: bind_presence's API called from a script), built
+# like presence.so but into build/testmodules: never installed, never in build/modules.
+TESTMODDIR := $(BUILD)/testmodules
+testmodules: $(TESTMODDIR)/presence_apitest.so
+
+$(TESTMODDIR)/presence_apitest.so: $(BUILD)/.deps tests/apitest/presence_apitest.c tests/apitest/Makefile
+	@mkdir -p $(TESTMODDIR) $(KSRC)/src/modules/presence_apitest
+	cp tests/apitest/presence_apitest.c tests/apitest/Makefile $(KSRC)/src/modules/presence_apitest/
+	$(MAKE) -C $(KSRC) modules modules=src/modules/presence_apitest CC_EXTRA_OPTS=-Wno-unused-parameter
+	cp $(KSRC)/src/modules/presence_apitest/presence_apitest.so $@
+
 run: build
 	@mkdir -p $(RUNDIR)
 	kamailio -f kamailio-cfg/kamailio.cfg -DD -E -m 256 -L $(MODDIR):$(STOCKMOD) \
@@ -70,8 +81,8 @@ test-c: $(BUILD)/.deps
 		module/test/params_test.c module/params_policy.c
 	$(BUILD)/params_test
 
-test-integration: build
-	GOPRESENCE_MODULE_DIR=$(MODDIR) go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
+test-integration: build testmodules
+	GOPRESENCE_MODULE_DIR=$(MODDIR) GOPRESENCE_TESTMODULE_DIR=$(TESTMODDIR) go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
 
 # FUZZTIME=10m make fuzz: every fuzz target in turn
 FUZZTIME ?= 30s
@@ -86,7 +97,7 @@ mutate: build
 	scripts/mutate/run
 
 clean:
-	rm -rf $(MODDIR) $(BUILD)/wire_test $(BUILD)/params_test
+	rm -rf $(MODDIR) $(TESTMODDIR) $(BUILD)/wire_test $(BUILD)/params_test
 
 # `make bench`: the same SIPp load against Kamailio with the stock presence module and with ours,
 # one table (also written to docs/performance.md). BENCH_QUICK=1 make bench: a short run.

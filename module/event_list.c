@@ -211,12 +211,14 @@ int gp_get_event_list(str **list)
 		return 0;
 	for(ev = evlist->events; ev; ev = ev->next)
 		n += ev->name.len + 2;
-	l = pkg_malloc(sizeof(str) + n);
-	if(l == NULL) {
+	/* two blocks, as stock: its callers (rls) free l->s, then l */
+	l = pkg_malloc(sizeof(str));
+	if(l == NULL || (l->s = pkg_malloc(n)) == NULL) {
 		PKG_MEM_ERROR;
+		if(l)
+			pkg_free(l);
 		return -1;
 	}
-	l->s = (char *)(l + 1);
 	l->len = 0;
 	for(ev = evlist->events; ev; ev = ev->next) {
 		if(l->len) {

@@ -8,7 +8,12 @@
  *   - an entry is one shm block for the subs_t and its strings, plus separate shm blocks for
  *     contact and record_route, which update replaces (rls frees a removed entry with a
  *     single shm_free of the block, as with stock);
- *   - delete matches the To-tag only (stock's subs_remove_match=0: the tag is ours and unique).
+ *   - delete matches the To-tag (subs_remove_match=0, stock's default: the tag is the
+ *     table owner's and unique), or Call-ID, To-tag and From-tag (subs_remove_match=1);
+ *   - with delete_same_subs=1 insert first drops an entry of the same presentity URI and
+ *     Call-ID from the same table. (Stock also deletes that dialog from presence's own
+ *     active_watchers, whatever table the entry was in: a bug not copied here, since an rls
+ *     dialog is not presence's.)
  */
 #include <string.h>
 #include <time.h>
@@ -171,6 +176,37 @@ subs_t *gp_search_shtable(shtable_t t, str callid, str to_tag, str from_tag, uns
 	return NULL;
 }
 
+/* unlinks and frees the first entry of the slot (lock held) that match accepts for subs;
+ * its local_cseq + 1, or -1 when there is none */
+static int remove_first(shtable_t t, unsigned int hash, subs_t *subs,
+		int (*match)(subs_t *entry, subs_t *subs))
+{
+	subs_t *prev, *s;
+	int ret;
+
+	for(prev = t[hash].entries; (s = prev->next) != NULL; prev = s) {
+		if(match(s, subs)) {
+			ret = s->local_cseq + 1;
+			prev->next = s->next;
+			gp_shtable_free_entry(s);
+			return ret;
+		}
+	}
+	return -1;
+}
+
+static int same_uri_and_callid(subs_t *e, subs_t *subs)
+{
+	return str_eq(&e->pres_uri, &subs->pres_uri) && str_eq(&e->callid, &subs->callid);
+}
+
+static int same_dialog(subs_t *e, subs_t *subs)
+{
+	return str_eq(&e->to_tag, &subs->to_tag)
+		   && (!gp_param_subs_remove_match
+				   || (str_eq(&e->callid, &subs->callid) && str_eq(&e->from_tag, &subs->from_tag)));
+}
+
 /* a copy of subs at the head of its slot; expires becomes absolute (now + subs->expires) */
 int gp_insert_shtable(shtable_t t, unsigned int hash, subs_t *subs)
 {
@@ -185,28 +221,23 @@ int gp_insert_shtable(shtable_t t, unsigned int hash, subs_t *subs)
 	}
 	e->expires += (int)time(NULL);
 	lock_get(&t[hash].lock);
+	if(gp_param_delete_same_subs && remove_first(t, hash, subs, same_uri_and_callid) >= 0)
+		LM_NOTICE("another entry of %.*s with Call-ID %.*s dropped (delete_same_subs)\n",
+				subs->pres_uri.len, subs->pres_uri.s, subs->callid.len, subs->callid.s);
 	e->next = t[hash].entries->next;
 	t[hash].entries->next = e;
 	lock_release(&t[hash].lock);
 	return 0;
 }
 
-/* removes the entry with subs's To-tag: its local_cseq + 1 (the CSeq of the NOTIFY still to
- * send, as stock returns it), or -1 when there is none */
+/* removes the entry of subs's dialog (To-tag, or all three ids with subs_remove_match=1):
+ * its local_cseq + 1 (the CSeq of the NOTIFY still to send, as stock returns it), or -1 */
 int gp_delete_shtable(shtable_t t, unsigned int hash, subs_t *subs)
 {
-	subs_t *prev, *s;
-	int ret = -1;
+	int ret;
 
 	lock_get(&t[hash].lock);
-	for(prev = t[hash].entries; (s = prev->next) != NULL; prev = s) {
-		if(str_eq(&s->to_tag, &subs->to_tag)) {
-			ret = s->local_cseq + 1;
-			prev->next = s->next;
-			gp_shtable_free_entry(s);
-			break;
-		}
-	}
+	ret = remove_first(t, hash, subs, same_dialog);
 	lock_release(&t[hash].lock);
 	return ret;
 }

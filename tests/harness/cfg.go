@@ -61,6 +61,11 @@ type Cfg struct {
 
 	// Ctl loads the ctl module with its binrpc socket at CtlSocket, for kamcmd.
 	Ctl bool
+
+	// APITestDir, when set, loads the test-only module presence_apitest.so from there (after
+	// the companions): a request with an X-Apitest header is answered 200 with the result of
+	// apitest("$hdr(X-Apitest)"), a call of bind_presence's API, in an X-Result header.
+	APITestDir string
 }
 
 // CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.

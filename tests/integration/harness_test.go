@@ -58,6 +58,7 @@ type options struct {
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
 	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
+	apitest       bool // the test-only module presence_apitest (k.apitest, apitest_test.go)
 	children      int  // SIP worker processes (0: 2)
 	dbURL         string // the presence db_url ("": a SQLite file of the test's own)
 	// dbs: the databases the test runs on, each target on each: sqlite (the default, subtests
@@ -217,6 +218,9 @@ func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
 		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
+	if o.apitest {
+		cfg.APITestDir = testModuleDir(t)
+	}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	ho := harness.Options{Cfg: cfg, StockWAL: true}

@@ -25,7 +25,8 @@ const rlsServices = `INSERT INTO xcap (username, domain, doc, doc_type, etag, so
 // list with Supported: eventlist gets 200 with Require: eventlist and a multipart/related
 // NOTIFY whose RLMI names both members; the in-dialog refresh finds the subscription in rls's
 // table, and rls's timer (update_db_subs_timer) expires it with a terminated NOTIFY whose CSeq
-// follows the first. The back-end half (the members' NOTIFYs coming back through pua) is not
+// follows the first; a list SUBSCRIBE without an Event header gets rls's 489 with the events
+// of bind_presence's get_event_list. The back-end half (the members' NOTIFYs coming back through pua) is not
 // driven: it crashes stock rls on SQLite.
 func TestResourceListSubscription(t *testing.T) {
 	t.Parallel()
@@ -33,7 +34,8 @@ func TestResourceListSubscription(t *testing.T) {
 		modparams: map[string]map[string]any{"rls": {"integrated_xcap_server": 1, "clean_period": 1}},
 		expectedLog: []expectedLog{{"", `database is locked|deleting expired (information|subscriptions) from( the)? database`,
 			"rls's timer deletes from its table every second through db_sqlite, which sets no busy timeout: " +
-				"a write of another process at that moment fails it (retried a second later)"}}}
+				"a write of another process at that moment fails it (retried a second later)"},
+			{"", `rls_handle_subscribe\(\): occurred in rls_handle_subscribe`, "rls logs its 489 to a SUBSCRIBE without Event"}}}
 	for _, target := range selectedTargets(t) {
 		t.Run(target, func(t *testing.T) {
 			t.Parallel()
@@ -59,6 +61,12 @@ func TestResourceListSubscription(t *testing.T) {
 					t.Errorf("%s = %q, want %q", name, got[name], want)
 				}
 			}
+			// a list SUBSCRIBE without an Event header: rls's own 489, whose Allow-Events is
+			// get_event_list's (rls frees the list and its string apart)
+			r, _ := k.answer(t, "list_no_event")
+			wantStatus(t, r, "489 Bad Event")
+			wantHeader(t, r, "Allow-Events", "xcap-diff, presence.winfo, presence")
+			k.alive(t)
 			k.checkLogClean(t)
 		})
 	}
