@@ -23,14 +23,41 @@ func sharedParams() map[string]any {
 	return map[string]any{"subs_db_mode": 3, "publ_cache": 0, "db_update_period": 1, "clean_period": 1}
 }
 
-// Two nodes and, later, a third on one SQLite file (one host).
-func TestSharedNodesSQLite(t *testing.T) {
-	t.Parallel()
-	o := options{dbURL: "sqlite:///" + testDir(t) + "/shared.db", presence: sharedParams()}
-	a, b := startKamailio(t, harness.Ours, o), startKamailio(t, harness.Ours, o)
-	sharedNodes(t, a, b, func() *kamailio { return startKamailio(t, harness.Ours, o) })
-	for _, k := range []*kamailio{a, b} {
-		k.checkLogClean(t)
+// sharedPair starts two nodes of target on one database (db: sqliteDB, a file of the test's;
+// mysqlDB, a database of the suite's MariaDB) and returns a way to start more on it.
+func sharedPair(t *testing.T, target, db string, o options) (a, b *kamailio, more func() *kamailio) {
+	t.Helper()
+	if o.presence == nil {
+		o.presence = sharedParams()
+	}
+	if db == sqliteDB {
+		o.dbURL = "sqlite:///" + testDir(t) + "/shared.db"
+		a = startKamailioOn(t, target, sqliteDB, o)
+	} else {
+		if target == harness.Stock {
+			o.presence["db_table_lock_type"] = 0 // as newKamailioOn: stock's LOCK TABLES fails its NOTIFY on MySQL
+		}
+		a = startKamailioOn(t, target, mysqlDB, o) // makes the database (and stock's tables)
+		o.dbURL = a.DBURL
+	}
+	more = func() *kamailio { return startKamailioOn(t, target, sqliteDB, o) } // sqliteDB: o.dbURL names the database
+	return a, more(), more
+}
+
+// Two nodes and, later, a third on one database.
+func TestSharedNodes(t *testing.T) {
+	for _, db := range bothDBs {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			if db == mysqlDB {
+				needMariaDB(t)
+			}
+			a, b, more := sharedPair(t, harness.Ours, db, options{})
+			sharedNodes(t, a, b, more)
+			for _, k := range []*kamailio{a, b} {
+				k.checkLogClean(t)
+			}
+		})
 	}
 }
 
@@ -113,12 +140,74 @@ func sameState(got, want string) bool {
 // One node killed (SIGKILL to every process) under load: the other serves every acknowledged
 // subscription and publication, whichever node took it; the killed node, started again,
 // rejoins with the state in the database.
-func TestSharedNodeKilledSQLite(t *testing.T) {
-	t.Parallel()
-	o := options{dbURL: "sqlite:///" + testDir(t) + "/shared.db", presence: sharedParams()}
-	a, b := startKamailio(t, harness.Ours, o), startKamailio(t, harness.Ours, o)
-	sharedNodeKilled(t, a, b)
-	b.checkLogClean(t)
+func TestSharedNodeKilled(t *testing.T) {
+	for _, db := range bothDBs {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			if db == mysqlDB {
+				needMariaDB(t)
+			}
+			a, b, _ := sharedPair(t, harness.Ours, db, options{})
+			sharedNodeKilled(t, a, b)
+			b.checkLogClean(t)
+		})
+	}
+}
+
+// Side by side with stock on MariaDB (its multi-node setup): 20 watchers subscribed through
+// two nodes, one PUBLISH, 20 expiries. Ours: exactly one NOTIFY per watcher for the PUBLISH and
+// one terminating NOTIFY per expiry. Stock's counts are logged (its notifiers race on the same
+// rows: duplicates and extra terminating NOTIFYs), not asserted.
+func TestSharedNodesCounts(t *testing.T) {
+	for _, target := range selectedTargets(t) {
+		t.Run(target+"-mysql", func(t *testing.T) {
+			t.Parallel()
+			needMariaDB(t)
+			a, b, _ := sharedPair(t, target, mysqlDB, options{})
+			const watchers = 20
+			var ws []*ua
+			for i := range watchers {
+				w := newUA(t, fmt.Sprintf("count-%s-w%d-%d", target, i, a.Port))
+				node := []*kamailio{a, b}[i%2]
+				if r := w.subscribe(node.Port, 6); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+					t.Fatalf("SUBSCRIBE %d: %s", i, r.first)
+				}
+				ws = append(ws, w)
+			}
+			time.Sleep(time.Second)
+			drain := func() (n, terminated int) {
+				for _, w := range ws {
+					for {
+						select {
+						case m := <-w.notifies:
+							n++
+							if strings.HasPrefix(m.headers["subscription-state"], "terminated") {
+								terminated++
+							}
+							continue
+						default:
+						}
+						break
+					}
+				}
+				return n, terminated
+			}
+			first, _ := drain()
+			p := newUA(t, fmt.Sprintf("count-%s-pub-%d", target, a.Port))
+			if r, ok := p.publish(a.Port, "counted", 5*time.Second); !ok || !strings.HasPrefix(r.first, "SIP/2.0 200") {
+				t.Fatalf("PUBLISH: %v %s", ok, r.first)
+			}
+			time.Sleep(2 * time.Second)
+			published, _ := drain()
+			time.Sleep(8 * time.Second) // Expires 6, timers every second
+			_, expired := drain()
+			t.Logf("%s, 2 nodes on MariaDB: %d first NOTIFYs, %d NOTIFYs for one PUBLISH, %d terminating NOTIFYs for %d expiries (%d watchers)",
+				target, first, published, expired, watchers, watchers)
+			if target == harness.Ours && (first != watchers || published != watchers || expired != watchers) {
+				t.Fatalf("ours: want %d of each", watchers)
+			}
+		})
+	}
 }
 
 func sharedNodeKilled(t *testing.T, a, b *kamailio) {
