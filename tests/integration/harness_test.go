@@ -57,9 +57,9 @@ type options struct {
 	subscribeWatcher bool
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
-	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
-	apitest       bool // the test-only module presence_apitest (k.apitest, apitest_test.go)
-	children      int  // SIP worker processes (0: 2)
+	ctl           bool   // the ctl module, for kamcmd (k.kamcmd)
+	apitest       bool   // the test-only module presence_apitest (k.apitest, apitest_test.go)
+	children      int    // SIP worker processes (0: 2)
 	dbURL         string // the presence db_url ("": a SQLite file of the test's own)
 	// dbs: the databases the test runs on, each target on each: sqlite (the default, subtests
 	// named after the target) and mysql (a database of the suite's MariaDB, mariadb.go;
