@@ -50,7 +50,7 @@ func (e *Engine) commitFailed(why string, err error) *answer {
 		a := reply(503, "Service Unavailable", why+": overloaded")
 		a.header("Retry-After", "5")
 		return a
-	case errors.Is(err, db.ErrUnavailable):
+	case errors.Is(err, db.ErrUnavailable), errors.Is(err, db.ErrConflict):
 		e.logf("err", "%s: %v", why, err)
 		a := reply(503, "Service Unavailable", why+": database unavailable")
 		a.header("Retry-After", "5")

@@ -81,6 +81,19 @@ func (e *Engine) lockURI(uri string, dl time.Time) (*shard, error) {
 	return sh, nil
 }
 
+// applyInTx writes ops into the shard's transaction; the first error is kept for the end of
+// the change (a conflict makes the whole change run again).
+func (sh *shard) applyInTx(ops []db.Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	err := sh.tx.Apply(ops)
+	if err != nil && sh.txErr == nil {
+		sh.txErr = err
+	}
+	return err
+}
+
 // load puts a locked presentity's rows into its (empty) shard.
 func (e *Engine) load(sh *shard, uri string) error {
 	u, err := sip.ParseURI(uri)
@@ -105,7 +118,7 @@ func (e *Engine) unlock(sh *shard, commit bool) (err error) {
 		return nil
 	}
 	defer func() {
-		sh.tx = nil
+		sh.tx, sh.txErr = nil, nil
 		sh.cancel()
 		e.drop(sh)
 	}()
@@ -182,6 +195,10 @@ func (e *Engine) endChange(sh *shard, a *answer, dl time.Time, what, name string
 }
 
 func (e *Engine) endChangeErr(sh *shard, a *answer, dl time.Time) (*answer, error) {
+	if err := sh.txErr; err != nil && errors.Is(err, db.ErrConflict) {
+		e.unlock(sh, false) // the database rolled it back: the change is made again
+		return nil, err
+	}
 	commit := a.code < 300
 	if commit && sh.tx != nil && !dl.IsZero() && time.Now().After(dl) {
 		// the worker has answered 500: the change must not happen (as db.Writer's deadline)

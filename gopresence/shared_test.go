@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/db/memdb"
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
@@ -231,4 +233,70 @@ func TestSharedConcurrentPublishes(t *testing.T) {
 			t.Fatalf("the newest NOTIFY did not carry the committed state:\n%s\nrefresh shows:\n%s", bodyAt[high], r.notifs[0][wire.NBody])
 		}
 	})
+}
+
+// A change that outlives its request's deadline (the worker has answered 500) is rolled back:
+// 503, nothing stored, nobody notified.
+func TestSharedDeadlineRollsBack(t *testing.T) {
+	url := memBackend.newURL(t)
+	e, _ := newTestEngine(t, url, sharedParams)
+	e.store.(*memdb.DB).FailWith(func(db.Op) error { time.Sleep(300 * time.Millisecond); return nil })
+	m := publish("", "60", pidf1)
+	m[wire.Deadline] = strconv.FormatInt(time.Now().Add(100*time.Millisecond).UnixMilli(), 10)
+	if r := do(t, e, wire.TPublish, m); r.code != 503 || r.headers["Retry-After"] == "" {
+		t.Fatalf("a change past its deadline: %d %v", r.code, r.headers)
+	}
+	e.store.(*memdb.DB).FailWith(nil)
+	if pubs, _ := storedRows(t, e); pubs != 0 {
+		t.Fatalf("%d publications stored by a request answered 503", pubs)
+	}
+}
+
+// A change the database rolled back for a conflict with another node's (db.ErrConflict) is made
+// again, and stored once; one that keeps conflicting gets 503.
+func TestSharedConflictMadeAgain(t *testing.T) {
+	url := memBackend.newURL(t)
+	e, _ := newTestEngine(t, url, sharedParams)
+	store := e.store.(*memdb.DB)
+	conflicts := 1
+	store.FailWith(func(db.Op) error {
+		if conflicts > 0 {
+			conflicts--
+			return fmt.Errorf("%w: deadlock", db.ErrConflict)
+		}
+		return nil
+	})
+	if r := do(t, e, wire.TPublish, publish("", "60", pidf1)); r.code != 200 {
+		t.Fatalf("after one conflict: %d", r.code)
+	}
+	if pubs, _ := storedRows(t, e); pubs != 1 {
+		t.Fatalf("%d publications stored after a conflict and a retry", pubs)
+	}
+	conflicts = conflictTries
+	if r := do(t, e, wire.TPublish, publish("", "60", pidf2)); r.code != 503 {
+		t.Fatalf("a change that always conflicts: %d", r.code)
+	}
+	if pubs, _ := storedRows(t, e); pubs != 1 {
+		t.Fatalf("%d publications stored after conflicting every time", pubs)
+	}
+}
+
+// A panic inside a change rolls it back and leaves the presentity's lock free.
+func TestSharedPanicRollsBack(t *testing.T) {
+	url := memBackend.newURL(t)
+	e, _ := newTestEngine(t, url, sharedParams)
+	func() {
+		defer func() { recover() }()
+		e.locked("sip:alice@ex.com", time.Time{}, "test", func(sh *shard) *answer {
+			e.storePublication(sh, time.Time{}, db.Op{Kind: db.InsertPresentity, Presentity: &db.Presentity{
+				Username: "alice", Domain: "ex.com", Event: "presence", ETag: "y", Expires: 1 << 40, RUID: "r2"}})
+			panic("bug")
+		})
+	}()
+	if pubs, _ := storedRows(t, e); pubs != 0 {
+		t.Fatalf("%d publications stored: the panicking change must be rolled back", pubs)
+	}
+	if r := do(t, e, wire.TPublish, publish("", "60", pidf1)); r.code != 200 {
+		t.Fatalf("the lock after a panic: %d", r.code)
+	}
 }

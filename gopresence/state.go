@@ -104,6 +104,7 @@ type shard struct {
 	auth map[presentityKey]map[string]*db.Authorization // watchers table: verdicts by watcherID
 	// tx is the shared mode's transaction while the lock is held (shared.go), else nil.
 	tx     db.Tx
+	txErr  error // the first write of the transaction that failed
 	cancel context.CancelFunc
 }
 

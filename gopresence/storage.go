@@ -28,7 +28,7 @@ func (e *Engine) commitDelay() time.Duration {
 // (zero for timers). The shared mode writes into the presentity's transaction.
 func (e *Engine) storePublication(sh *shard, deadline time.Time, ops ...db.Op) error {
 	if sh.tx != nil {
-		return sh.tx.Apply(ops)
+		return sh.applyInTx(ops)
 	}
 	return <-e.writer.Post(deadline, e.commitDelay(), ops...)
 }
@@ -40,10 +40,7 @@ func (e *Engine) subscriptionsStored() bool { return e.cfg.SubsDBMode != 0 }
 // subs_db_mode says.
 func (e *Engine) storeSubscription(sh *shard, deadline time.Time, ops ...db.Op) error {
 	if sh.tx != nil {
-		if len(ops) == 0 {
-			return nil
-		}
-		return sh.tx.Apply(ops)
+		return sh.applyInTx(ops)
 	}
 	switch e.cfg.SubsDBMode {
 	case 0:
