@@ -63,6 +63,9 @@ type options struct {
 	// named after the target) and mysql (a database of the suite's MariaDB, mariadb.go;
 	// subtests named <target>-mysql).
 	dbs []string
+	// mariadb is the server of the mysql variant: nil, the suite's (a test that stops its
+	// server brings its own).
+	mariadb *harness.MariaDB
 
 	expectedLog []expectedLog
 }
@@ -220,7 +223,10 @@ func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 	// write fail with "database is locked".
 	ho := harness.Options{Cfg: cfg, StockWAL: true}
 	if db == mysqlDB {
-		ho.MariaDB = suiteMariaDB(t)
+		ho.MariaDB = o.mariadb
+		if ho.MariaDB == nil {
+			ho.MariaDB = suiteMariaDB(t)
+		}
 	}
 	hk, err := harness.New(ho)
 	if err != nil {
