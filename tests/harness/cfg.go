@@ -61,6 +61,11 @@ type Cfg struct {
 
 	// Ctl loads the ctl module with its binrpc socket at CtlSocket, for kamcmd.
 	Ctl bool
+
+	// RLSBackEnd (with the rls companion): rls's back-end SUBSCRIBEs to the list members go to
+	// this instance (rls's outbound_proxy), whose presence module serves them, and their NOTIFYs
+	// come back to rls_handle_notify.
+	RLSBackEnd bool
 }
 
 // CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.

@@ -58,6 +58,7 @@ type options struct {
 	// logReturnCode: the script logs "handle_publish returned N" after the plain calls.
 	logReturnCode bool
 	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
+	rlsBackEnd    bool // rls's back-end SUBSCRIBEs served by this instance (harness.Cfg.RLSBackEnd)
 	children      int  // SIP worker processes (0: 2)
 	// dbs: the databases the test runs on, each target on each: sqlite (the default, subtests
 	// named after the target) and mysql (a database of the suite's MariaDB, mariadb.go;
@@ -218,7 +219,7 @@ func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
 			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
-		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
+		LogReturnCode: o.logReturnCode, Ctl: o.ctl, RLSBackEnd: o.rlsBackEnd}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	ho := harness.Options{Cfg: cfg, StockWAL: true}

@@ -39,12 +39,12 @@ func (k *kamailio) startSipp(t *testing.T, scenario string, keys ...string) *sip
 
 // sippOptions are the sipp command-line choices a test may change.
 type sippOptions struct {
-	autoAnswer bool   // -aa: unexpected NOTIFYs are answered 200 instead of aborting the call
-	tcp        bool   // -t t1: one TCP connection to Kamailio instead of UDP
-	port       int    // local port; 0 picks a free one (a test reuses one to keep a dialog's Contact)
-	callID     string // the call's Call-ID ([call_id], -cid_str); sipp maps answers to calls by it
-	calls      int     // -m: calls in all (0: 1)
-	rate       float64 // calls per second (0: sipp's default)
+	autoAnswer bool          // -aa: unexpected NOTIFYs are answered 200 instead of aborting the call
+	tcp        bool          // -t t1: one TCP connection to Kamailio instead of UDP
+	port       int           // local port; 0 picks a free one (a test reuses one to keep a dialog's Contact)
+	callID     string        // the call's Call-ID ([call_id], -cid_str); sipp maps answers to calls by it
+	calls      int           // -m: calls in all (0: 1)
+	rate       float64       // calls per second (0: sipp's default)
 	timeout    time.Duration // sipp's own bound (0: 20 s)
 }
 
