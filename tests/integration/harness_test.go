@@ -148,6 +148,25 @@ func selectedTargets(t *testing.T) []string {
 	return out
 }
 
+// selectedDBs reads GOPRESENCE_DBS (sqlite, mysql or sqlite,mysql; default both): make test
+// runs the suite once on SQLite (test-integration) and once for what runs on MariaDB
+// (test-mysql), so that no test runs twice.
+func selectedDBs(t *testing.T) []string {
+	v := os.Getenv("GOPRESENCE_DBS")
+	if v == "" {
+		return bothDBs
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s != sqliteDB && s != mysqlDB {
+			t.Fatalf("GOPRESENCE_DBS: unknown database %q (want sqlite, mysql or sqlite,mysql)", s)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // oursModuleDir returns GOPRESENCE_MODULE_DIR, failing the test when it is missing: a run that
 // silently skips our module would pass without testing it. GOPRESENCE_ONLY_STOCK=1 skips instead.
 func oursModuleDir(t *testing.T) string {
@@ -188,9 +207,13 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	return newKamailioOn(t, target, sqliteDB, o)
 }
 
-// newKamailioOn is newKamailio on database db (sqliteDB or mysqlDB).
+// newKamailioOn is newKamailio on database db (sqliteDB or mysqlDB); it skips the test when
+// GOPRESENCE_DBS leaves db out.
 func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 	t.Helper()
+	if !slices.Contains(selectedDBs(t), db) {
+		t.Skipf("GOPRESENCE_DBS=%s: not testing on %s", os.Getenv("GOPRESENCE_DBS"), db)
+	}
 	oursDir := ""
 	if target == harness.Ours {
 		oursDir = oursModuleDir(t)
