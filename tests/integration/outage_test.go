@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -197,4 +199,52 @@ func TestMariaDBOutageWriteBehind(t *testing.T) {
 		t.Errorf("after a restart the engine holds %d load presentities: %d acknowledged, %d logged as lost", n, outageCalls, len(lost))
 	}
 	t.Logf("write-behind: %d of %d acknowledged publications not written (logged), lost at the restart", len(lost), outageCalls)
+}
+
+// A db_url whose password is wrong, or whose server is not there, stops ours at start-up with
+// the reason, and no line of Kamailio's log shows the password.
+func TestMySQLStartupErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	if !slices.Contains(selectedTargets(t), harness.Ours) {
+		t.Skip("ours only")
+	}
+	const secret = "Wr0ng-s3cret"
+	for name, want := range map[string]string{
+		"wrong password": `Access denied for user 'gopresence'`,
+		"no server":      `connection refused`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			k := newKamailioOn(t, harness.Ours, mysqlDB, options{})
+			port := k.MariaDB.Port
+			if name == "no server" {
+				port = freeUDPPort(t)
+			}
+			k.DBURL = fmt.Sprintf("mysql://%s:%s@127.0.0.1:%d/%s", k.MariaDB.User, secret, port, k.Database)
+			cfg, err := k.Render()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(k.CfgPath, cfg, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := k.Launch(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.WaitReady(startTimeout); err == nil {
+				t.Fatal("Kamailio started with a db_url it cannot open")
+			}
+			found := false
+			for _, l := range k.logLines(t) {
+				if strings.Contains(l, secret) {
+					t.Errorf("the log shows the password: %s", l)
+				}
+				found = found || regexp.MustCompile(want).MatchString(l) && strings.Contains(l, "mysql://gopresence:xxxx@127.0.0.1")
+			}
+			if !found {
+				t.Errorf("no log line with the redacted db_url and %q", want)
+				k.dumpLog(t)
+			}
+		})
+	}
 }
