@@ -1,6 +1,7 @@
 # gopresence: `make` builds build/modules/{presence.so,libgopresence.so};
 # `make run` starts Kamailio with kamailio-cfg/kamailio.cfg on 127.0.0.1:5060;
-# `make test` runs the Go tests, the C wire test and the SIPp integration tests.
+# `make test` runs the Go tests, the C wire test and the SIPp integration tests (on SQLite, then
+# what runs on MariaDB: `make test-mysql`).
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 export CGO_ENABLED := 1
@@ -15,7 +16,7 @@ GOTAGS   := libsqlite3
 GOFILES  := $(shell find gopresence db cgo -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 CFILES   := $(wildcard module/*.c module/*.h module/*.def) module/Makefile
 
-.PHONY: all deps build testmodules run test test-go test-c test-integration fuzz mutate clean
+.PHONY: all deps build testmodules run test test-go test-c test-integration test-mysql fuzz mutate clean
 
 all: build
 
@@ -61,15 +62,16 @@ run: build
 		-Y $(RUNDIR) -w $(RUNDIR) -P $(RUNDIR)/kamailio.pid \
 		-A 'DBURL="sqlite://$(RUNDIR)/presence.db"' -A 'CTLSOCK="unix:$(RUNDIR)/kamailio_ctl"'
 
-test: build test-go test-c test-integration
+test: build test-go test-c test-integration test-mysql
 
 # The engine and the pure-Go storage also without cgo: gopresence/ must not need SQLite (its
-# tests run on db/memdb; db/sqlite tests only with cgo).
-PUREGO := ./gopresence/... ./db/... ./internal/...
+# tests run on db/memdb; db/sqlite tests only with cgo). db/mysql is test-mysql's.
+NOTMYSQL = $(shell go list ./... | grep -v /db/mysql)
+PUREGO   = $(shell go list ./gopresence/... ./db/... ./internal/... | grep -v /db/mysql)
 
 test-go: $(BUILD)/.deps
 	go vet -tags $(GOTAGS) ./...
-	go test -tags $(GOTAGS) -count=1 ./...
+	go test -tags $(GOTAGS) -count=1 $(NOTMYSQL)
 	CGO_ENABLED=0 go test -count=1 $(PUREGO)
 
 test-c: $(BUILD)/.deps
@@ -82,7 +84,16 @@ test-c: $(BUILD)/.deps
 	$(BUILD)/params_test
 
 test-integration: build testmodules
-	GOPRESENCE_MODULE_DIR=$(MODDIR) GOPRESENCE_TESTMODULE_DIR=$(TESTMODDIR) go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
+	GOPRESENCE_DBS=sqlite GOPRESENCE_MODULE_DIR=$(MODDIR) GOPRESENCE_TESTMODULE_DIR=$(TESTMODDIR) go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
+
+# MySQL/MariaDB: the backend's tests and the shared storage suite (pure Go, no cgo) on a private
+# MariaDB, then the integration tests that run on MariaDB (ours and stock side by side, the
+# outage, rls + pua); each test binary starts its own server (tests/harness/mariadb.go).
+# GOPRESENCE_MYSQL_REQUIRED=1: a missing MariaDB fails instead of skipping.
+test-mysql: build testmodules
+	GOPRESENCE_MYSQL_REQUIRED=1 CGO_ENABLED=0 go test -count=1 ./db/mysql/
+	GOPRESENCE_DBS=mysql GOPRESENCE_MYSQL_REQUIRED=1 GOPRESENCE_MODULE_DIR=$(MODDIR) GOPRESENCE_TESTMODULE_DIR=$(TESTMODDIR) \
+		go test -tags integration -count=1 -v -timeout 20m ./tests/integration/
 
 # FUZZTIME=10m make fuzz: every fuzz target in turn
 FUZZTIME ?= 30s

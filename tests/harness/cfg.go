@@ -66,6 +66,11 @@ type Cfg struct {
 	// the companions): a request with an X-Apitest header is answered 200 with the result of
 	// apitest("$hdr(X-Apitest)"), a call of bind_presence's API, in an X-Result header.
 	APITestDir string
+
+	// RLSBackEnd (with the rls companion): rls's back-end SUBSCRIBEs to the list members go to
+	// this instance (rls's outbound_proxy), whose presence module serves them, and their NOTIFYs
+	// come back to rls_handle_notify.
+	RLSBackEnd bool
 }
 
 // CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.

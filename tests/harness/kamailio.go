@@ -1,7 +1,8 @@
 // Package harness runs Kamailio 5.6.3 and SIPp on loopback for the integration suite
 // (tests/integration) and the bench (scripts/bench): free ports, the one cfg template, start
 // with one readiness rule, stop, SIPp runs, log scans, a process group's CPU and memory.
-// Neither the product nor its tests import it; it only drives the built modules from outside.
+// The product never imports it (db/mysql's tests use its MariaDB); it drives the built modules
+// from outside.
 package harness
 
 import (

@@ -79,15 +79,8 @@ func StartMariaDB(dir string) (*MariaDB, error) {
 		}
 		m.Socket = filepath.Join(short, "mysqld.sock")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), mariadbWait)
-	defer cancel()
-	args := append([]string{"--no-defaults", "--datadir=" + m.DataDir, "--auth-root-authentication-method=normal",
-		"--skip-test-db"}, mariadbOptions...)
-	if os.Geteuid() == 0 {
-		args = append(args, "--user=root")
-	}
-	if out, err := exec.CommandContext(ctx, "mariadb-install-db", args...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+	if err := m.install(); err != nil {
+		return nil, err
 	}
 	if err := m.Start(); err != nil {
 		return nil, err
@@ -100,6 +93,34 @@ func StartMariaDB(dir string) (*MariaDB, error) {
 	}
 	return m, nil
 }
+
+// install creates the datadir. Its bootstrap server was seen to crash (SIGSEGV in an Aria
+// temporary table's drop) when three ran at once on one /tmp: each server has its own tmpdir,
+// and a crashed install is tried once more on a fresh datadir.
+func (m *MariaDB) install() error {
+	var out []byte
+	var err error
+	for try := 0; try < 2; try++ {
+		os.RemoveAll(m.DataDir)
+		if err = os.MkdirAll(m.tmpDir(), 0o755); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), mariadbWait)
+		args := append([]string{"--no-defaults", "--datadir=" + m.DataDir, "--auth-root-authentication-method=normal",
+			"--skip-test-db", "--tmpdir=" + m.tmpDir()}, mariadbOptions...)
+		if os.Geteuid() == 0 {
+			args = append(args, "--user=root")
+		}
+		out, err = exec.CommandContext(ctx, "mariadb-install-db", args...).CombinedOutput()
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+}
+
+func (m *MariaDB) tmpDir() string { return filepath.Join(m.Dir, "tmp") }
 
 // Start starts the server on its datadir and port (again, after Stop or Kill: an outage's end)
 // and waits until it answers, at most 30 s.
@@ -115,7 +136,7 @@ func (m *MariaDB) Start() error {
 	}
 	args := append([]string{"--no-defaults", "--datadir=" + m.DataDir, "--socket=" + m.Socket,
 		"--port=" + strconv.Itoa(m.Port), "--bind-address=127.0.0.1", "--pid-file=" + filepath.Join(m.Dir, "mariadb.pid"),
-		"--log-error=" + filepath.Join(m.Dir, "mariadb.err")}, mariadbOptions...)
+		"--log-error=" + filepath.Join(m.Dir, "mariadb.err"), "--tmpdir=" + m.tmpDir()}, mariadbOptions...)
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}

@@ -59,12 +59,16 @@ type options struct {
 	logReturnCode bool
 	ctl           bool   // the ctl module, for kamcmd (k.kamcmd)
 	apitest       bool   // the test-only module presence_apitest (k.apitest, apitest_test.go)
+	rlsBackEnd    bool   // rls's back-end SUBSCRIBEs served by this instance (harness.Cfg.RLSBackEnd)
 	children      int    // SIP worker processes (0: 2)
-	dbURL         string // the presence db_url ("": a SQLite file of the test's own)
+	dbURL         string // the presence db_url ("": a database of the test's own, SQLite or MariaDB)
 	// dbs: the databases the test runs on, each target on each: sqlite (the default, subtests
 	// named after the target) and mysql (a database of the suite's MariaDB, mariadb.go;
 	// subtests named <target>-mysql).
 	dbs []string
+	// mariadb is the server of the mysql variant: nil, the suite's (a test that stops its
+	// server brings its own).
+	mariadb *harness.MariaDB
 
 	expectedLog []expectedLog
 }
@@ -146,6 +150,25 @@ func selectedTargets(t *testing.T) []string {
 	return out
 }
 
+// selectedDBs reads GOPRESENCE_DBS (sqlite, mysql or sqlite,mysql; default both): make test
+// runs the suite once on SQLite (test-integration) and once for what runs on MariaDB
+// (test-mysql), so that no test runs twice.
+func selectedDBs(t *testing.T) []string {
+	v := os.Getenv("GOPRESENCE_DBS")
+	if v == "" {
+		return bothDBs
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s != sqliteDB && s != mysqlDB {
+			t.Fatalf("GOPRESENCE_DBS: unknown database %q (want sqlite, mysql or sqlite,mysql)", s)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // oursModuleDir returns GOPRESENCE_MODULE_DIR, failing the test when it is missing: a run that
 // silently skips our module would pass without testing it. GOPRESENCE_ONLY_STOCK=1 skips instead.
 func oursModuleDir(t *testing.T) string {
@@ -186,9 +209,13 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 	return newKamailioOn(t, target, sqliteDB, o)
 }
 
-// newKamailioOn is newKamailio on database db (sqliteDB or mysqlDB).
+// newKamailioOn is newKamailio on database db (sqliteDB or mysqlDB); it skips the test when
+// GOPRESENCE_DBS leaves db out.
 func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 	t.Helper()
+	if !slices.Contains(selectedDBs(t), db) {
+		t.Skipf("GOPRESENCE_DBS=%s: not testing on %s", os.Getenv("GOPRESENCE_DBS"), db)
+	}
 	oursDir := ""
 	if target == harness.Ours {
 		oursDir = oursModuleDir(t)
@@ -217,15 +244,18 @@ func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
 			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
-		LogReturnCode: o.logReturnCode, Ctl: o.ctl}
+		LogReturnCode: o.logReturnCode, Ctl: o.ctl, RLSBackEnd: o.rlsBackEnd}
 	if o.apitest {
 		cfg.APITestDir = testModuleDir(t)
 	}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
 	ho := harness.Options{Cfg: cfg, StockWAL: true}
-	if db == mysqlDB {
-		ho.MariaDB = suiteMariaDB(t)
+	if db == mysqlDB && o.dbURL == "" { // o.dbURL: a database another instance made (nodes_test.go)
+		ho.MariaDB = o.mariadb
+		if ho.MariaDB == nil {
+			ho.MariaDB = suiteMariaDB(t)
+		}
 	}
 	hk, err := harness.New(ho)
 	if err != nil {

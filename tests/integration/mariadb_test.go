@@ -4,6 +4,7 @@ package integration
 
 import (
 	"os"
+	"slices"
 	"sync"
 	"testing"
 
@@ -51,6 +52,9 @@ func needMariaDB(t *testing.T) {
 // directory, stopped at the test's end.
 func startOwnMariaDB(t *testing.T) *harness.MariaDB {
 	t.Helper()
+	if !slices.Contains(selectedDBs(t), mysqlDB) {
+		t.Skipf("GOPRESENCE_DBS=%s: not testing on MariaDB", os.Getenv("GOPRESENCE_DBS"))
+	}
 	needMariaDB(t)
 	srv, err := harness.StartMariaDB(t.TempDir())
 	if err != nil {

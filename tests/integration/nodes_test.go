@@ -4,6 +4,8 @@ package integration
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,6 +33,9 @@ func sharedPair(t *testing.T, target, db string, o options) (a, b *kamailio, mor
 		o.presence = sharedParams()
 	}
 	if db == sqliteDB {
+		if !slices.Contains(selectedDBs(t), db) {
+			t.Skipf("GOPRESENCE_DBS=%s: not testing on %s", os.Getenv("GOPRESENCE_DBS"), db)
+		}
 		o.dbURL = "sqlite:///" + testDir(t) + "/shared.db"
 		a = startKamailioOn(t, target, sqliteDB, o)
 	} else {
@@ -40,7 +45,7 @@ func sharedPair(t *testing.T, target, db string, o options) (a, b *kamailio, mor
 		a = startKamailioOn(t, target, mysqlDB, o) // makes the database (and stock's tables)
 		o.dbURL = a.DBURL
 	}
-	more = func() *kamailio { return startKamailioOn(t, target, sqliteDB, o) } // sqliteDB: o.dbURL names the database
+	more = func() *kamailio { return startKamailioOn(t, target, db, o) }
 	return a, more(), more
 }
 
@@ -49,9 +54,6 @@ func TestSharedNodes(t *testing.T) {
 	for _, db := range bothDBs {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			if db == mysqlDB {
-				needMariaDB(t)
-			}
 			a, b, more := sharedPair(t, harness.Ours, db, options{})
 			sharedNodes(t, a, b, more)
 			for _, k := range []*kamailio{a, b} {
@@ -144,9 +146,6 @@ func TestSharedNodeKilled(t *testing.T) {
 	for _, db := range bothDBs {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			if db == mysqlDB {
-				needMariaDB(t)
-			}
 			a, b, _ := sharedPair(t, harness.Ours, db, options{})
 			sharedNodeKilled(t, a, b)
 			b.checkLogClean(t)
@@ -162,7 +161,6 @@ func TestSharedNodesCounts(t *testing.T) {
 	for _, target := range selectedTargets(t) {
 		t.Run(target+"-mysql", func(t *testing.T) {
 			t.Parallel()
-			needMariaDB(t)
 			a, b, _ := sharedPair(t, target, mysqlDB, options{})
 			const watchers = 20
 			var ws []*ua

@@ -5,6 +5,7 @@ package integration
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/tests/harness"
 )
@@ -70,4 +71,73 @@ func TestResourceListSubscription(t *testing.T) {
 			k.checkLogClean(t)
 		})
 	}
+}
+
+// Issue 10: rls and pua end to end on MariaDB (Debian's rls cannot run its back-end on SQLite:
+// db_sqlite has no affected_rows). A SUBSCRIBE to the list sip:friends@127.0.0.1 makes rls
+// subscribe, through pua, to alice and bob at this same Kamailio, where the presence module
+// under test serves those back-end subscriptions; alice has published before, bob publishes
+// after; the list watcher gets an RLMI multipart NOTIFY carrying both members' states.
+func TestResourceListBackEnd(t *testing.T) {
+	t.Parallel()
+	o := options{companions: []string{"presence_xml", "pua", "rls"}, rlsBackEnd: true,
+		modparams: map[string]map[string]any{"rls": {"integrated_xcap_server": 1, "waitn_time": 1}}}
+	for _, target := range selectedTargets(t) {
+		t.Run(variant(target, mysqlDB), func(t *testing.T) {
+			t.Parallel()
+			k := newKamailioOn(t, target, mysqlDB, o)
+			// rls and pua check their tables' versions in mod_init, before our engine
+			// creates its own: every table is there from the start on both targets.
+			if target == harness.Ours {
+				if err := k.CreateStockTables("standard", "presence"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := k.CreateStockTables("rls"); err != nil {
+				t.Fatal(err)
+			}
+			k.query(t, rlsServices)
+			k.launch(t)
+
+			k.runSipp(t, "publish_user", "user", "alice", "note", "alice-before")
+			w := k.startSippWith(t, sippOptions{autoAnswer: true, timeout: 30 * time.Second}, "list_watch", "list", "friends")
+			w.waitVar(t, "subscribed", dbWait)
+			k.runSipp(t, "publish_user", "user", "bob", "note", "bob-after")
+
+			// rls sends the list's state at most waitn_time (1 s) after a change
+			deadline := time.Now().Add(8 * time.Second)
+			for {
+				if n := fullListNotify(w); n != nil {
+					if ss := n.header("Subscription-State"); !strings.HasPrefix(ss, "active;expires=") {
+						t.Errorf("list NOTIFY: Subscription-State %q, want active", ss)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no list NOTIFY with both members' states within 8 s of bob's PUBLISH\n%s", w.report())
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			// the back-end subscriptions are rls's, stored by the presence module under test
+			k.waitQuery(t, "SELECT presentity_uri, event FROM active_watchers ORDER BY presentity_uri",
+				"sip:alice@127.0.0.1|presence\nsip:bob@127.0.0.1|presence", dbWait)
+			w.Kill()
+			k.checkLogClean(t)
+		})
+	}
+}
+
+// fullListNotify is the first NOTIFY of the list watcher whose multipart body holds an RLMI
+// with both members active and both members' PIDF notes.
+func fullListNotify(w *sipp) *sipMessage {
+	for _, n := range w.requests("NOTIFY") {
+		body := n.text
+		if strings.HasPrefix(n.header("Content-Type"), "multipart/related") &&
+			strings.Contains(body, "application/rlmi+xml") &&
+			strings.Count(body, `state="active"`) >= 2 &&
+			strings.Contains(body, "<note>alice-before</note>") && strings.Contains(body, "<note>bob-after</note>") {
+			return &n
+		}
+	}
+	return nil
 }

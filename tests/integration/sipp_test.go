@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,10 +39,13 @@ func (k *kamailio) startSipp(t *testing.T, scenario string, keys ...string) *sip
 
 // sippOptions are the sipp command-line choices a test may change.
 type sippOptions struct {
-	autoAnswer bool   // -aa: unexpected NOTIFYs are answered 200 instead of aborting the call
-	tcp        bool   // -t t1: one TCP connection to Kamailio instead of UDP
-	port       int    // local port; 0 picks a free one (a test reuses one to keep a dialog's Contact)
-	callID     string // the call's Call-ID ([call_id], -cid_str); sipp maps answers to calls by it
+	autoAnswer bool          // -aa: unexpected NOTIFYs are answered 200 instead of aborting the call
+	tcp        bool          // -t t1: one TCP connection to Kamailio instead of UDP
+	port       int           // local port; 0 picks a free one (a test reuses one to keep a dialog's Contact)
+	callID     string        // the call's Call-ID ([call_id], -cid_str); sipp maps answers to calls by it
+	calls      int           // -m: calls in all (0: 1)
+	rate       float64       // calls per second (0: sipp's default)
+	timeout    time.Duration // sipp's own bound (0: 20 s)
 }
 
 // runSippWith is runSipp with options.
@@ -61,7 +65,8 @@ func (k *kamailio) startSippWith(t *testing.T, o sippOptions, scenario string, k
 		t.Fatal(err)
 	}
 	hs, err := harness.StartSipp(harness.SippOptions{Scenario: xml, Server: k.Port, Dir: k.Dir, Name: scenario,
-		Port: o.port, Timeout: 20 * time.Second, Keys: withDefaults(scenario, keys), CallID: o.callID,
+		Port: o.port, Timeout: cmp.Or(o.timeout, 20*time.Second), Keys: withDefaults(scenario, keys), CallID: o.callID,
+		Calls: o.calls, Rate: o.rate,
 		TCP: o.tcp, AutoAnswer: o.autoAnswer, Logs: true, Messages: true})
 	if err != nil {
 		t.Fatalf("start sipp %s: %v", scenario, err)
