@@ -90,7 +90,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 		pub := &db.Presentity{
 			Username: ruri.User, Domain: ruri.Host, Event: pkg.Name(), ETag: etag,
 			Expires: now + int64(expires), ReceivedTime: now, Body: body, Sender: sender,
-			Priority: now - pidPriorityBase,
+			Priority: priorityOf(f, now),
 			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
 		}
 		if err := e.storePublication(deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
@@ -135,7 +135,7 @@ func (e *Engine) handlePublish(f *wire.Frame) *answer {
 	}
 	upd.Expires = now + int64(expires)
 	upd.ReceivedTime = now
-	upd.Priority = now - pidPriorityBase
+	upd.Priority = priorityOf(f, now)
 	if len(body) > 0 {
 		upd.Body = body
 	}

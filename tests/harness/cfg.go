@@ -60,6 +60,16 @@ type Cfg struct {
 
 	// Ctl loads the ctl module with its binrpc socket at CtlSocket, for kamcmd.
 	Ctl bool
+
+	// Modules are more of Debian's modules, loaded before presence (xhttp, xhttp_prom, ...).
+	Modules []string
+	// Script is cfg statements run first in request_route (a test's own methods, e.g. MESSAGE
+	// calling presence functions); AfterSubscribe runs after the plain handle_subscribe();
+	// Routes is cfg text after request_route (event_route blocks, more routes).
+	Script, AfterSubscribe, Routes string
+	// KEMI runs request_route in a KEMI script instead: the engine's module (app_jsdt, app_lua,
+	// ...) loads KEMIScript, and cfgengine names it (jsdt, lua, ...).
+	KEMI, KEMIModule, KEMIScript string
 }
 
 // CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.
