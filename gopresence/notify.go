@@ -115,7 +115,7 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 		localURI: sip.AOR(s.ToUser, s.ToDomain), remoteURI: remoteURI, target: target,
 		routeSet: s.RecordRoute, socket: s.SocketInfo, cseq: s.LocalCSeq,
 		headers: h.String(), body: body, event: s.Event, dst: s.connection, module: module,
-		subs: *snapshot(s, st.expires, st.status, st.reason),
+		subs: *snapshot(s, st.expires, st.status, st.reason, true),
 	}
 }
 

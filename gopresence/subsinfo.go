@@ -21,11 +21,14 @@ type subsInfo struct {
 
 // snapshot is s as $subs shows it, with expires seconds left and the status and reason st
 // gives (a NOTIFY's Subscription-State; for a SUBSCRIBE's answer, the subscription's own).
-func snapshot(s *subscription, expires int64, status int, reason string) *subsInfo {
+// Numbers as stock's subs_t holds them: local_cseq the last CSeq sent before the NOTIFY being
+// sent (tm adds one), version the number of the NOTIFY being sent or, between NOTIFYs, of the
+// next one; sending says which.
+func snapshot(s *subscription, expires int64, status int, reason string, sending bool) *subsInfo {
 	if expires < 0 {
 		expires = 0
 	}
-	return &subsInfo{
+	si := &subsInfo{
 		presURI: s.PresentityURI, toUser: s.ToUser, toDomain: s.ToDomain,
 		fromUser: s.FromUser, fromDomain: s.FromDomain,
 		watcherUser: s.WatcherUsername, watcherDomain: s.WatcherDomain,
@@ -35,6 +38,12 @@ func snapshot(s *subscription, expires int64, status int, reason string) *subsIn
 		remoteCSeq: s.RemoteCSeq, localCSeq: s.LocalCSeq, expires: expires,
 		version: s.Version, flags: s.Flags, status: status,
 	}
+	if sending { // buildNotify has counted this NOTIFY already
+		si.localCSeq--
+	} else {
+		si.version++
+	}
+	return si
 }
 
 // encode adds the fields; dialog false leaves out those a NOTIFY group's N fields carry.
@@ -47,11 +56,11 @@ func (si *subsInfo) encode(b *wire.Builder, dialog bool) {
 		AddStr(wire.SLocalContact, si.localContact).AddInt(wire.SExpires, si.expires).
 		AddStr(wire.SStatus, strconv.Itoa(si.status)).AddStr(wire.SReason, si.reason).
 		AddInt(wire.SVersion, si.version).AddInt(wire.SFlags, si.flags).
-		AddStr(wire.SUserAgent, si.userAgent)
+		AddStr(wire.SUserAgent, si.userAgent).AddInt(wire.SLocalCSeq, si.localCSeq)
 	if dialog {
 		b.AddStr(wire.SEvent, si.event).AddStr(wire.SToTag, si.toTag).
 			AddStr(wire.SFromTag, si.fromTag).AddStr(wire.SCallID, si.callID).
-			AddInt(wire.SLocalCSeq, si.localCSeq).AddStr(wire.SRecordRoute, si.recordRoute).
+			AddStr(wire.SRecordRoute, si.recordRoute).
 			AddStr(wire.SSockInfo, si.sockInfo)
 	}
 }

@@ -13,7 +13,9 @@ import (
 func TestWatcherCommands(t *testing.T) {
 	e, c := newTestEngine(t, "", "")
 	do(t, e, wire.TPublish, publish("", "60", pidf1))
-	count := func() string { return rpcRows(rpc(t, e, "_has_subscribers", "sip:alice@ex.com", "presence"))[0]["count"] }
+	count := func() string {
+		return rpcRows(rpc(t, e, "_has_subscribers", "sip:alice@ex.com", "presence"))[0]["count"]
+	}
 	if got := count(); got != "0" {
 		t.Fatalf("count before any: %s", got)
 	}

@@ -128,12 +128,12 @@ int presence_rpc_init(void);
 /* subs_pv.c: $subs(attr), $notify_reply(pv) */
 typedef struct gp_subs {
 	str v[WIRE_SUBS_N]; /* by stock's attribute number; numbers as decimal text */
+	int notify_cseq;	/* of a NOTIFY's: the CSeq it went out with */
 	char data[];
 } gp_subs_t;
 #define GP_SUBS_TO_TAG 10
 #define GP_SUBS_FROM_TAG 11
 #define GP_SUBS_CALLID 12
-#define GP_SUBS_LOCAL_CSEQ 14
 #define GP_SUBS_STATUS 19
 extern gp_subs_t *gp_subs_cur; /* what $subs shows now (NULL: null) */
 /* a copy of the fields (f[WIRE_SUBS_N]) in one pkg or shm block */

@@ -32,7 +32,6 @@ static gp_subs_t *notify_subs(const wire_notify_t *n)
 	f[GP_SUBS_TO_TAG] = n->local_tag;
 	f[GP_SUBS_FROM_TAG] = n->remote_tag;
 	f[GP_SUBS_CALLID] = n->callid;
-	f[GP_SUBS_LOCAL_CSEQ] = n->cseq;
 	f[17] = n->route_set;
 	f[24] = n->socket;
 	return gp_subs_new(f, 1);
@@ -101,7 +100,7 @@ static void notify_done(struct cell *t, int type, struct tmcb_params *ps)
 		wire_add(&b, WF_N_CALLID, s->v[GP_SUBS_CALLID].s, s->v[GP_SUBS_CALLID].len);
 		wire_add(&b, WF_N_LOCAL_TAG, s->v[GP_SUBS_TO_TAG].s, s->v[GP_SUBS_TO_TAG].len);
 		wire_add(&b, WF_N_REMOTE_TAG, s->v[GP_SUBS_FROM_TAG].s, s->v[GP_SUBS_FROM_TAG].len);
-		wire_add(&b, WF_N_CSEQ, s->v[GP_SUBS_LOCAL_CSEQ].s, s->v[GP_SUBS_LOCAL_CSEQ].len);
+		wire_add_int(&b, WF_N_CSEQ, s->notify_cseq);
 		wire_add_int(&b, WF_REPLY_CODE, ps->code);
 		if(del)
 			wire_add_str(&b, WF_DELETE_SUBSCRIPTION, "1");
@@ -166,6 +165,8 @@ static int notify_send(const wire_notify_t *n, module_body_cache_t *cache)
 		}
 	}
 	cbp = notify_subs(n);
+	if(cbp != NULL)
+		cbp->notify_cseq = cseq;
 	if(cbp == NULL) {
 		free_rr(&td.route_set);
 		module_notify_release(&m);

@@ -85,7 +85,7 @@ enum wire_tag {
 	WF_REPLY_CODE = 70, /* final reply code of the NOTIFY (408 for a tm timeout) */
 	WF_DELETE_SUBSCRIPTION = 71, /* "1": event_route[presence:notify-reply] set $xavp(<xavp_cfg>=>delete_subscription): the subscription ends whatever the code */
 
-	/* subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, local_cseq, record_route, sockinfo) */
+	/* subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, record_route, sockinfo) */
 	WF_SUBS_BEGIN = 100, /* empty; starts the subscription of a SUBSCRIBE's Answer */
 	WF_S_PRES_URI = 101, /* presentity URI (`uri`, `pres_uri`) */
 	WF_S_TO_USER = 102, /* SUBSCRIBE To user */
@@ -100,14 +100,14 @@ enum wire_tag {
 	WF_S_FROM_TAG = 111, /* the subscriber's tag */
 	WF_S_CALLID = 112, /* Call-ID */
 	WF_S_REMOTE_CSEQ = 113, /* the subscriber's CSeq */
-	WF_S_LOCAL_CSEQ = 114, /* our last NOTIFY CSeq */
+	WF_S_LOCAL_CSEQ = 114, /* the last CSeq sent before (stock's subs_t: tm adds one) */
 	WF_S_CONTACT = 115, /* the subscriber's Contact */
 	WF_S_LOCAL_CONTACT = 116, /* our Contact */
 	WF_S_RECORD_ROUTE = 117, /* the route set */
 	WF_S_EXPIRES = 118, /* seconds left (0 once terminated) */
 	WF_S_STATUS = 119, /* 1 active, 2 pending, 3 terminated, 4 waiting */
 	WF_S_REASON = 120, /* Subscription-State reason */
-	WF_S_VERSION = 121, /* NOTIFYs sent in the dialog */
+	WF_S_VERSION = 121, /* the number of the NOTIFY being sent (in a NOTIFY group) or of the next one (in an Answer) */
 	WF_S_FLAGS = 122, /* the active_watchers flags column */
 	WF_S_USER_AGENT = 123, /* the subscriber's User-Agent */
 	WF_S_SOCKINFO = 124, /* our socket `proto:ip:port` */

@@ -98,7 +98,7 @@ const (
 	DeleteSubscription Tag = 71 // "1": event_route[presence:notify-reply] set $xavp(<xavp_cfg>=>delete_subscription): the subscription ends whatever the code
 )
 
-// Subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, local_cseq, record_route, sockinfo).
+// Subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, record_route, sockinfo).
 const (
 	SubsBegin      Tag = 100 // empty; starts the subscription of a SUBSCRIBE's Answer
 	SPresURI       Tag = 101 // presentity URI (`uri`, `pres_uri`)
@@ -114,14 +114,14 @@ const (
 	SFromTag       Tag = 111 // the subscriber's tag
 	SCallID        Tag = 112 // Call-ID
 	SRemoteCSeq    Tag = 113 // the subscriber's CSeq
-	SLocalCSeq     Tag = 114 // our last NOTIFY CSeq
+	SLocalCSeq     Tag = 114 // the last CSeq sent before (stock's subs_t: tm adds one)
 	SContact       Tag = 115 // the subscriber's Contact
 	SLocalContact  Tag = 116 // our Contact
 	SRecordRoute   Tag = 117 // the route set
 	SExpires       Tag = 118 // seconds left (0 once terminated)
 	SStatus        Tag = 119 // 1 active, 2 pending, 3 terminated, 4 waiting
 	SReason        Tag = 120 // Subscription-State reason
-	SVersion       Tag = 121 // NOTIFYs sent in the dialog
+	SVersion       Tag = 121 // the number of the NOTIFY being sent (in a NOTIFY group) or of the next one (in an Answer)
 	SFlags         Tag = 122 // the active_watchers flags column
 	SUserAgent     Tag = 123 // the subscriber's User-Agent
 	SSockInfo      Tag = 124 // our socket `proto:ip:port`

@@ -115,7 +115,7 @@ var tagGroups = []tagGroup{
 		{70, "ReplyCode", "WF_REPLY_CODE", "final reply code of the NOTIFY (408 for a tm timeout)"},
 		{71, "DeleteSubscription", "WF_DELETE_SUBSCRIPTION", `"1": event_route[presence:notify-reply] set $xavp(<xavp_cfg>=>delete_subscription): the subscription ends whatever the code`},
 	}},
-	{"subs", "subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, local_cseq, record_route, sockinfo)", []tag{
+	{"subs", "subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, record_route, sockinfo)", []tag{
 		{100, "SubsBegin", "WF_SUBS_BEGIN", "empty; starts the subscription of a SUBSCRIBE's Answer"},
 		{101, "SPresURI", "WF_S_PRES_URI", "presentity URI (`uri`, `pres_uri`)"},
 		{102, "SToUser", "WF_S_TO_USER", "SUBSCRIBE To user"},
@@ -130,14 +130,15 @@ var tagGroups = []tagGroup{
 		{111, "SFromTag", "WF_S_FROM_TAG", "the subscriber's tag"},
 		{112, "SCallID", "WF_S_CALLID", "Call-ID"},
 		{113, "SRemoteCSeq", "WF_S_REMOTE_CSEQ", "the subscriber's CSeq"},
-		{114, "SLocalCSeq", "WF_S_LOCAL_CSEQ", "our last NOTIFY CSeq"},
+		{114, "SLocalCSeq", "WF_S_LOCAL_CSEQ", "the last CSeq sent before (stock's subs_t: tm adds one)"},
+
 		{115, "SContact", "WF_S_CONTACT", "the subscriber's Contact"},
 		{116, "SLocalContact", "WF_S_LOCAL_CONTACT", "our Contact"},
 		{117, "SRecordRoute", "WF_S_RECORD_ROUTE", "the route set"},
 		{118, "SExpires", "WF_S_EXPIRES", "seconds left (0 once terminated)"},
 		{119, "SStatus", "WF_S_STATUS", "1 active, 2 pending, 3 terminated, 4 waiting"},
 		{120, "SReason", "WF_S_REASON", "Subscription-State reason"},
-		{121, "SVersion", "WF_S_VERSION", "NOTIFYs sent in the dialog"},
+		{121, "SVersion", "WF_S_VERSION", "the number of the NOTIFY being sent (in a NOTIFY group) or of the next one (in an Answer)"},
 		{122, "SFlags", "WF_S_FLAGS", "the active_watchers flags column"},
 		{123, "SUserAgent", "WF_S_USER_AGENT", "the subscriber's User-Agent"},
 		{124, "SSockInfo", "WF_S_SOCKINFO", "our socket `proto:ip:port`"},
