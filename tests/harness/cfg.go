@@ -61,7 +61,9 @@ type Cfg struct {
 	// Ctl loads the ctl module with its binrpc socket at CtlSocket, for kamcmd.
 	Ctl bool
 
-	// Modules are more of Debian's modules, loaded before presence (xhttp, xhttp_prom, ...).
+	// Globals are core parameter lines (tcp_accept_no_cl=yes, ...); Modules more of Debian's
+	// modules, loaded before presence (kex, xhttp, xhttp_prom, ...).
+	Globals string
 	Modules []string
 	// Script is cfg statements run first in request_route (a test's own methods, e.g. MESSAGE
 	// calling presence functions); AfterSubscribe runs after the plain handle_subscribe();

@@ -58,6 +58,7 @@ type options struct {
 	ctl           bool // the ctl module, for kamcmd (k.kamcmd)
 	children      int  // SIP worker processes (0: 2)
 
+	globals                        string   // core parameter lines
 	modules                        []string // more of Debian's modules (xhttp, ...), before presence
 	script, afterSubscribe, routes string   // cfg text: see harness.Cfg
 	kemi                           *kemiScript
@@ -171,7 +172,7 @@ func newKamailio(t *testing.T, target string, o options) *kamailio {
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
 			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
-		LogReturnCode: o.logReturnCode, Ctl: o.ctl, Modules: o.modules, Script: o.script,
+		LogReturnCode: o.logReturnCode, Ctl: o.ctl, Globals: o.globals, Modules: o.modules, Script: o.script,
 		AfterSubscribe: o.afterSubscribe, Routes: o.routes}
 	if o.kemi != nil {
 		cfg.KEMI, cfg.KEMIModule, cfg.KEMIScript = o.kemi.engine, o.kemi.module, o.kemi.write(t, dir)
