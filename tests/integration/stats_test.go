@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -82,6 +83,16 @@ func TestStatistics(t *testing.T) {
 		page := string(body)
 		if resp.StatusCode != 200 || !strings.Contains(page, "kamailio_presence_") {
 			t.Fatalf("/metrics: %d\n%s", resp.StatusCode, page)
+		}
+		// every metric the Grafana dashboard plots is on the page
+		dash, err := os.ReadFile("../../docs/grafana/presence-dashboard.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`kamailio_presence_[a-z0-9_]+`).FindAllString(string(dash), -1) {
+			if m != "kamailio_presence_subscriptions_event_" && !strings.Contains(page, m+" ") {
+				t.Errorf("the dashboard plots %s, which /metrics does not have", m)
+			}
 		}
 		for name, want := range map[string]int{"notify_sent": metric(t, dump, "notify_sent"),
 			"subscriptions_active": 1, "publish_2xx": metric(t, dump, "publish_2xx")} {
