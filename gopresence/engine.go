@@ -35,6 +35,7 @@ type Engine struct {
 	store   db.Backend
 	shared  db.Shared // the shared mode's database (shared.go); nil: memory holds the state
 	writer  *db.Writer
+	dbTime  *timedBackend // what the writer commits through
 	shards  *shards
 	dialogs dialogIndex
 	now     func() time.Time
@@ -60,8 +61,9 @@ func New(cfg Config, log Logger) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	timed := &timedBackend{Backend: st} // the writer's transactions, timed for presence.status
 	e := &Engine{
-		cfg: cfg, log: log, store: st, writer: db.NewWriter(st),
+		cfg: cfg, log: log, store: st, writer: db.NewWriter(timed), dbTime: timed,
 		shards:  newShards(cfg.PresHtableSize),
 		dialogs: newDialogIndex(),
 		now:     time.Now, pid: os.Getpid(), stop: make(chan struct{}),

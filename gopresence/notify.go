@@ -22,6 +22,8 @@ type notifyReq struct {
 
 	// for an event a C module registered (events.ModuleEvent): the C side finishes the body
 	module *moduleNotify
+	// the subscription as sent, for $subs in the script (tm:local-request, notify-reply)
+	subs subsInfo
 }
 
 // moduleNotify is what the C side needs to finish a NOTIFY of a C module's event: the
@@ -50,6 +52,7 @@ func (n *notifyReq) encode(b *wire.Builder) {
 	if n.routeSet != "" {
 		b.AddStr(wire.NRouteSet, n.routeSet)
 	}
+	n.subs.encode(b, false)
 	bodyTag := wire.NBody
 	if m := n.module; m != nil {
 		b.AddStr(wire.NContentType, m.contentType).AddStr(wire.NPresURI, m.presURI).AddInt(wire.NVersion, m.version)
@@ -112,6 +115,7 @@ func (e *Engine) buildNotify(s *subscription, st notifyState, body []byte) notif
 		localURI: sip.AOR(s.ToUser, s.ToDomain), remoteURI: remoteURI, target: target,
 		routeSet: s.RecordRoute, socket: s.SocketInfo, cseq: s.LocalCSeq,
 		headers: h.String(), body: body, event: s.Event, dst: s.connection, module: module,
+		subs: *snapshot(s, st.expires, st.status, st.reason, true),
 	}
 }
 

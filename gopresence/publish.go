@@ -95,7 +95,7 @@ func (e *Engine) publishLocked(sh *shard, f *wire.Frame, pkg events.Package, rur
 		pub := &db.Presentity{
 			Username: ruri.User, Domain: ruri.Host, Event: pkg.Name(), ETag: etag,
 			Expires: now + int64(expires), ReceivedTime: now, Body: body, Sender: sender,
-			Priority: now - pidPriorityBase,
+			Priority: priorityOf(f, now),
 			RUID:     fmt.Sprintf("pres-%x-%x-%x", e.startTime, e.pid, e.nextID()),
 		}
 		if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.InsertPresentity, Presentity: pub}); err != nil {
@@ -140,7 +140,7 @@ func (e *Engine) publishLocked(sh *shard, f *wire.Frame, pkg events.Package, rur
 	}
 	upd.Expires = now + int64(expires)
 	upd.ReceivedTime = now
-	upd.Priority = now - pidPriorityBase
+	upd.Priority = priorityOf(f, now)
 	if len(body) > 0 {
 		upd.Body = body
 	}

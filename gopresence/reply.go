@@ -20,6 +20,7 @@ type answer struct {
 	err     string // logged by the worker (why a 4xx/5xx was sent)
 	toTag   string // To tag of the reply (initial SUBSCRIBE), else the stack chooses
 	rows    [][]rpcField
+	subs    *subsInfo // the subscription a SUBSCRIBE left, for $subs
 }
 
 // Reason phrases as stock sends them (reference §5.1), so operators' log parsers keep working.
@@ -83,6 +84,10 @@ func (a *answer) encode(id uint32) []byte {
 	}
 	if a.toTag != "" {
 		b.AddStr(wire.ToTagOut, a.toTag)
+	}
+	if a.subs != nil {
+		b.Add(wire.SubsBegin, nil)
+		a.subs.encode(b, true)
 	}
 	for _, row := range a.rows {
 		b.Add(wire.RPCRow, nil)

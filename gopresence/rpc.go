@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopresence/gopresence/db"
@@ -33,18 +34,14 @@ func (e *Engine) handleRPC(f *wire.Frame) *answer {
 		return reply(200, "Reload OK", "")
 	case "refreshWatchers":
 		return e.rpcRefreshWatchers(args)
-	case "updateWatchers":
-		if len(args) < 2 {
-			return reply(500, "Not enough parameters", "")
-		}
-		if _, a := rpcTarget(args[0], args[1]); a != nil {
-			return a
-		}
-		// Watcher authorization is re-evaluated from pres-rules; without them every watcher
-		// is active and nothing changes.
-		return reply(200, "OK", "")
+	case "status":
+		return e.rpcStatus()
 	case "presentity_list":
-		return e.rpcPresentityList(len(args) > 0 && args[0] == "full")
+		return e.rpcPresentityList(len(args) > 0 && args[0] == "full", "", "")
+	case "presentity_show":
+		return e.rpcPresentityShow(args)
+	case "watcher_list":
+		return e.rpcWatcherList(args)
 	// the module's own, for update_watchers_status (bind_presence): not kamcmd commands
 	case "_authorizations":
 		return e.onPresentity(args, e.rpcAuthorizations)
@@ -52,6 +49,8 @@ func (e *Engine) handleRPC(f *wire.Frame) *answer {
 		return e.onPresentity(args, e.rpcReauthorize)
 	case "_bodies":
 		return e.onPresentity(args, e.rpcBodies)
+	case "_has_subscribers":
+		return e.onPresentity(args, e.rpcHasSubscribers)
 	default:
 		return reply(500, "unknown command presence."+cmd, "")
 	}
@@ -75,8 +74,9 @@ func rpcTarget(uri, event string) (presentityKey, *answer) {
 	return presentityKey{uri: u.AOR(), event: pkg.Name()}, nil
 }
 
-// rpcRefreshWatchers: type 0 re-evaluates authorization, type 1 sends every active watcher a
-// NOTIFY with the current state, type 2 (pidf-manipulation hard state) is not supported.
+// rpcRefreshWatchers: type 1 sends every active watcher a NOTIFY with the current state. (The
+// C side does type 0 with the rules of an event's C module and refuses type 2:
+// module/script.c gp_pres_refresh_watchers.)
 func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 	if len(args) < 3 {
 		return reply(500, "Not enough parameters", "")
@@ -86,8 +86,6 @@ func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 		return a
 	}
 	switch args[2] {
-	case "0":
-		return reply(200, "OK", "")
 	case "1":
 		return e.locked(key.uri, time.Time{}, "refreshWatchers", func(sh *shard) *answer {
 			pr := sh.pres[key]
@@ -103,16 +101,23 @@ func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 	}
 }
 
-func (e *Engine) rpcPresentityList(full bool) *answer {
+// rpcPresentityList lists the publications, of user and domain when not empty (compared
+// without case, as 5.7's presentity_show).
+func (e *Engine) rpcPresentityList(full bool, user, domain string) *answer {
 	a := reply(200, "OK", "")
 	e.eachPublication(func(p *db.Presentity) {
+		if (user != "" && !strings.EqualFold(user, p.Username)) ||
+			(domain != "" && !strings.EqualFold(domain, p.Domain)) {
+			return
+		}
 		row := []rpcField{{"user", p.Username, false}, {"domain", p.Domain, false},
 			{"event", p.Event, false}, {"etag", p.ETag, false}, {"sender", p.Sender, false},
 			{"expires", strconv.FormatInt(p.Expires, 10), true}}
 		if full {
 			row = append(row, rpcField{"received_time", strconv.FormatInt(p.ReceivedTime, 10), true},
 				rpcField{"priority", strconv.FormatInt(p.Priority, 10), true},
-				rpcField{"ruid", p.RUID, false}, rpcField{"body", string(p.Body), false})
+				rpcField{"ruid", p.RUID, false}, rpcField{"body", string(p.Body), false},
+				rpcField{"hashid", strconv.Itoa(int(int32(coreCaseHash(p.Username, p.Domain)))), true})
 		}
 		a.rows = append(a.rows, row)
 	})

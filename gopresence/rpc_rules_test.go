@@ -28,8 +28,9 @@ func TestRPCPresentityListFields(t *testing.T) {
 	if ints != 1 {
 		t.Fatalf("%d integer fields, want 1 (expires)", ints)
 	}
-	if rows := rpcRows(rpc(t, e, "presentity_list", "full")); len(rows) != 1 || len(rows[0]) != 10 ||
-		rows[0]["received_time"] != fmt.Sprint(c.t.Unix()) || rows[0]["body"] != pidf1 || rows[0]["ruid"] == "" {
+	if rows := rpcRows(rpc(t, e, "presentity_list", "full")); len(rows) != 1 || len(rows[0]) != 11 ||
+		rows[0]["received_time"] != fmt.Sprint(c.t.Unix()) || rows[0]["body"] != pidf1 || rows[0]["ruid"] == "" ||
+		rows[0]["hashid"] != fmt.Sprint(int32(coreCaseHash("alice", "ex.com"))) {
 		t.Fatalf("presentity_list full: %v", rows)
 	}
 }
@@ -43,10 +44,15 @@ func TestRPCArguments(t *testing.T) {
 		reason string
 		notifs int
 	}{
-		{"updateWatchers", []string{"sip:alice@ex.com", "presence"}, "OK", 0},
-		{"updateWatchers", []string{"sip:alice@ex.com"}, "Not enough parameters", 0},
-		{"updateWatchers", []string{"alice", "presence"}, "Bad presentity URI", 0},
-		{"refreshWatchers", []string{"sip:alice@ex.com", "presence", "0"}, "OK", 0},
+		// type 0 is the C side's (a C module's rules); it never sends it here
+		{"refreshWatchers", []string{"sip:alice@ex.com", "presence", "0"}, "Execution failed", 0},
+		{"refreshWatchers", []string{"sip:alice@ex.com"}, "Not enough parameters", 0},
+		{"refreshWatchers", []string{"alice", "presence", "1"}, "Bad presentity URI", 0},
+		{"refreshWatchers", []string{"sip:alice@ex.com", "nosuch", "1"}, "Unknown event nosuch", 0},
+		{"_has_subscribers", []string{"sip:alice@ex.com", "nosuch"}, "Unknown event nosuch", 0},
+		{"presentity_show", []string{"full", "alice"}, "Not enough parameters", 0},
+		{"watcher_list", []string{"full"}, "Not enough parameters", 0},
+		{"watcher_list", []string{"full", "alice"}, "Bad presentity URI", 0},
 		{"refreshWatchers", []string{"sip:alice@ex.com", "presence", "1"}, "OK", 1},
 		{"refreshWatchers", []string{"sip:nobody@ex.com", "presence", "1"}, "OK", 0},
 		{"nosuch", nil, "unknown command presence.nosuch", 0},

@@ -35,7 +35,7 @@ func TestRPC(t *testing.T) {
 			ints++
 		}
 	}
-	if out.Str(wire.Code) != "200" || rows != 1 || ints != 3 {
+	if out.Str(wire.Code) != "200" || rows != 1 || ints != 4 {
 		t.Fatalf("presentity_list: code %s rows %d ints %d", out.Str(wire.Code), rows, ints)
 	}
 	out = rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "1")

@@ -252,6 +252,7 @@ func (e *Engine) subscribeOK(expires uint32, s *subscription) *answer {
 	}
 	a.header("Expires", strconv.Itoa(int(expires)))
 	a.header("Contact", "<"+contactWithTransport(s.LocalContact, s.SocketInfo)+">")
+	a.subs = snapshot(s, int64(expires), s.Status, s.Reason, false)
 	return a
 }
 

@@ -223,11 +223,12 @@ func (e *Engine) handleNotifyResult(f *wire.Frame) {
 		e.logf("err", "NOTIFY result without a valid code")
 		return
 	}
-	if code < 300 {
+	scriptDeletes := f.Str(wire.DeleteSubscription) == "1" // xavp_cfg's delete_subscription
+	if code < 300 && !scriptDeletes {
 		return
 	}
 	dk := db.DialogKey{CallID: f.Str(wire.NCallID), ToTag: f.Str(wire.NLocalTag), FromTag: f.Str(wire.NRemoteTag)}
-	if !(code == 404 || code == 481 || (code == 408 && e.cfg.TimeoutRmSubs != 0)) {
+	if !(code == 404 || code == 481 || (code == 408 && e.cfg.TimeoutRmSubs != 0) || scriptDeletes) {
 		e.logf("info", "NOTIFY in dialog %s got %d: subscription kept", dk.CallID, code)
 		return
 	}

@@ -50,6 +50,15 @@ int wire_decode_answer(const unsigned char *frame, size_t len, wire_answer_t *a)
 				if(a->notifies_off == a->frame.fields_len)
 					a->notifies_off = at;
 				break;
+			case WF_SUBS_BEGIN:
+				if(a->notifies_off == a->frame.fields_len)
+					a->has_subs = 1;
+				break;
+			default:
+				/* the answer's own subscription; a NOTIFY group's are its own */
+				if(a->has_subs && a->notifies_off == a->frame.fields_len
+						&& WIRE_IS_SUBS(fl.tag))
+					dst = &a->subs[fl.tag - WF_SUBS_BEGIN];
 		}
 		if(dst != NULL && dst->v == NULL)
 			*dst = fl;
@@ -96,6 +105,9 @@ int wire_next_notify(const wire_frame_t *f, size_t *off, wire_notify_t *n)
 			case WF_N_CONTENT_TYPE: dst = &n->content_type; break;
 			case WF_N_PRES_URI: dst = &n->pres_uri; break;
 			case WF_N_VERSION: dst = &n->version; break;
+			default:
+				if(WIRE_IS_SUBS(fl.tag))
+					dst = &n->subs[fl.tag - WF_SUBS_BEGIN];
 		}
 		if(dst != NULL)
 			*dst = fl;

@@ -7,6 +7,11 @@
 
 #include "wire.h"
 
+/* $subs(attr) fields by stock's attribute number (subscribe.c:747-775): field n has tag
+ * WF_SUBS_BEGIN + n; [0] is unused */
+#define WIRE_SUBS_N 25
+#define WIRE_IS_SUBS(tag) ((tag) > WF_SUBS_BEGIN && (tag) < WF_SUBS_BEGIN + WIRE_SUBS_N)
+
 /* An Answer frame, walked once by wire_decode_answer; fields point into the frame. A field's
  * v is NULL when the frame has none (an empty field has a v). */
 typedef struct wire_answer {
@@ -16,6 +21,8 @@ typedef struct wire_answer {
 	int code; /* 100..699 */
 	wire_field_t reason, headers, error, to_tag;
 	size_t rows_off, notifies_off; /* first RPCRow / NotifyBegin; frame.fields_len: none */
+	int has_subs; /* a SubsBegin before the NOTIFYs: the subscription a SUBSCRIBE left */
+	wire_field_t subs[WIRE_SUBS_N];
 } wire_answer_t;
 
 /* 0 ok; -1 not a well-formed Answer with a Code in 100..699 and a Reason */
@@ -27,6 +34,7 @@ typedef struct wire_notify {
 	wire_field_t callid, local_tag, remote_tag, local_uri, remote_uri, target, route_set,
 			socket, cseq, headers, body, event, dst;
 	wire_field_t body_parts, content_type, pres_uri, version;
+	wire_field_t subs[WIRE_SUBS_N]; /* those the N fields do not carry (docs/wire.md) */
 } wire_notify_t;
 
 /* the next NOTIFY group at or after *off (fields before a NotifyBegin are skipped);

@@ -39,50 +39,16 @@ static int api_handle_publish(struct sip_msg *msg, char *sender, char *unused)
 	return gp_handle_publish(msg, sender, unused);
 }
 
+static int api_pres_auth_status(struct sip_msg *msg, str watcher_uri, str pres_uri)
+{
+	return gp_pres_auth_status(watcher_uri, pres_uri);
+}
+
 /* Spheres are not evaluated (enable_sphere_check is accepted without effect); stock answers
  * NULL too when sphere checking is off. */
 static char *api_get_sphere(str *pres_uri)
 {
 	return NULL;
-}
-
-/* pres_auth_status: the engine authorizes every watcher unless a C module registered
- * "presence" with rules (presence_xml); then its rules decide, as stock (presence.c). */
-static int api_pres_auth_status(struct sip_msg *msg, str watcher_uri, str pres_uri)
-{
-	pres_ev_t *ev = gp_event_named("presence", 8);
-	struct sip_uri uri;
-	str *doc = NULL;
-	subs_t subs;
-	int status;
-
-	if(ev == NULL || ev->get_rules_doc == NULL)
-		return ACTIVE_STATUS;
-	if(parse_uri(pres_uri.s, pres_uri.len, &uri) < 0) {
-		LM_ERR("pres_auth_status: bad presentity URI \"%.*s\"\n", pres_uri.len, pres_uri.s);
-		return -1;
-	}
-	if(ev->get_rules_doc(&uri.user, &uri.host, &doc) < 0 || doc == NULL || doc->s == NULL)
-		return PENDING_STATUS; /* no rules document */
-	status = -1;
-	if(parse_uri(watcher_uri.s, watcher_uri.len, &uri) < 0) {
-		LM_ERR("pres_auth_status: bad watcher URI \"%.*s\"\n", watcher_uri.len, watcher_uri.s);
-	} else {
-		memset(&subs, 0, sizeof(subs));
-		subs.watcher_user = uri.user;
-		subs.watcher_domain = uri.host;
-		subs.pres_uri = pres_uri;
-		subs.auth_rules_doc = doc;
-		if(ev->get_auth_status(&subs) < 0)
-			LM_ERR("pres_auth_status: the rules document gave no status\n");
-		else if(subs.reason.len == 12 && strncmp(subs.reason.s, "polite-block", 12) == 0)
-			status = POLITE_BLOCK_STATUS;
-		else
-			status = subs.status;
-	}
-	pkg_free(doc->s);
-	pkg_free(doc);
-	return status;
 }
 
 /* get_presentity: the presentity's current NOTIFY body for ev, as stock's get_p_notify_body:
@@ -149,29 +115,10 @@ static void api_free_presentity(str *body, pres_ev_t *ev)
 	pkg_free(body);
 }
 
-/* an engine command whose answer may carry NOTIFYs, sent from this process */
-static int engine_command_notify(const char *cmd, str *args, int nargs)
-{
-	wire_answer_t a;
-	return engine_answer_notify(engine_command(cmd, args, nargs, &a), &a, cmd);
-}
-
-/* pres_refresh_watchers: type 0 re-reads the rules (events whose module has them), type 1
- * sends every active watcher the current state; type 2 (pidf-manipulation hard state) is
- * not supported. */
+/* stock _api_pres_refresh_watchers */
 static int api_pres_refresh_watchers(str *pres, str *event, int type)
 {
-	pres_ev_t *ev = gp_event_named(event->s, event->len);
-	str args[3] = {*pres, *event, STR_NULL};
-
-	if(type == 0 && ev && ev->get_rules_doc)
-		return gp_update_watchers_rules(pres, ev);
-	if(type == 2) {
-		LM_ERR("pres_refresh_watchers type 2 (pidf-manipulation) is not supported\n");
-		return -1;
-	}
-	args[2].s = int2str(type, &args[2].len);
-	return engine_command_notify("refreshWatchers", args, 3);
+	return gp_pres_refresh_watchers(pres, event, type, NULL, NULL);
 }
 
 /* update_presentity: a publication without a SIP request (pua_json, kazoo), applied by the

@@ -9,6 +9,7 @@
 
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"
+#include "../../core/pvar.h"
 #include "../../modules/sl/sl.h"
 #include "../../modules/tm/tm_load.h"
 #include "../../modules/tm/h_table.h"
@@ -51,6 +52,26 @@ int engine_handle_request(struct sip_msg *msg, int type, str *script_param);
 /* presence.c: the script functions (bind_presence's handle_publish too) */
 int gp_handle_publish(struct sip_msg *msg, char *sender, char *p2);
 int gp_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2);
+int gp_handle_publish_uri(struct sip_msg *msg, str *sender);	 /* NULL: none */
+int gp_handle_subscribe_uri(struct sip_msg *msg, str *watcher); /* NULL: From */
+int gp_fixup_library_mode(void **param, int param_no);
+int bind_presence(presence_api_t *api);
+
+/* script.c: the other script functions, with stock's return codes; KEMI */
+extern cmd_export_t gp_cmds[]; /* the module's cmds */
+int gp_pres_auth_status(str watcher_uri, str pres_uri); /* 1..5, -1 */
+int gp_pres_refresh_watchers(str *pres, str *event, int type, str *file_uri, str *filename);
+int gp_pres_update_watchers(str *pres, str *event);	/* 1, -1 */
+int gp_pres_has_subscribers(str *pres, str *event); /* 1, -1 */
+int gp_engine_command_notify(const char *cmd, str *args, int nargs); /* 0, -1 */
+int gp_kemi_register(void);
+
+/* stats.c: counters in group "presence" */
+int gp_stats_register(void);		/* mod_init */
+int gp_stats_register_events(void); /* child_init(PROC_INIT) */
+void gp_stats_request(int type, int code, long rtt_us, int engine_ok);
+void gp_stats_notify_sent(int ok);
+void gp_stats_notify_done(int code, int local);
 
 /* event_list.c: events C modules register through bind_presence (stock's matching rules) */
 int gp_add_event(pres_ev_t *event);
@@ -104,9 +125,33 @@ int engine_command(const char *cmd, str *args, int nargs, wire_answer_t *a);
 int engine_answer_notify(int r, wire_answer_t *a, const char *what);
 int presence_rpc_init(void);
 
+/* subs_pv.c: $subs(attr), $notify_reply(pv) */
+typedef struct gp_subs {
+	str v[WIRE_SUBS_N]; /* by stock's attribute number; numbers as decimal text */
+	int notify_cseq;	/* of a NOTIFY's: the CSeq it went out with */
+	char data[];
+} gp_subs_t;
+#define GP_SUBS_TO_TAG 10
+#define GP_SUBS_FROM_TAG 11
+#define GP_SUBS_CALLID 12
+#define GP_SUBS_STATUS 19
+extern gp_subs_t *gp_subs_cur; /* what $subs shows now (NULL: null) */
+/* a copy of the fields (f[WIRE_SUBS_N]) in one pkg or shm block */
+gp_subs_t *gp_subs_new(const wire_field_t *f, int shm);
+void gp_subs_set_last(const wire_answer_t *a); /* after handle_subscribe (pres_subs_mode) */
+void gp_subs_forget_last(void);					/* before it */
+int pv_parse_subs_name(pv_spec_p sp, str *in);
+int pv_get_subs(struct sip_msg *msg, pv_param_t *param, pv_value_t *res);
+int pv_parse_notify_reply_name(pv_spec_p sp, str *in);
+int pv_get_notify_reply(struct sip_msg *msg, pv_param_t *param, pv_value_t *res);
+void gp_notify_reply_set(sip_msg_t *rpl, int code); /* the reply $notify_reply reads */
+void gp_notify_reply_clear(void);
+
 /* notify.c: NOTIFYs from wire fields */
 /* sends each NOTIFY group of a frame from offset from on; returns how many failed */
 int notify_send_all(const wire_frame_t *f, size_t from);
+/* event_route[presence:notify-reply] (-1: none), looked up in mod_init */
+extern int gp_notify_reply_route;
 
 /* shtable.c, sdialog.c, subs_db_timer.c: bind_presence's helpers for a companion's own
  * subscription table (rls), run in the calling process with 5.6.3's semantics */

@@ -11,61 +11,105 @@
 #include "../../core/socket_info.h"
 #include "../../core/parser/parse_rr.h"
 #include "../../core/ut.h"
+#include "../../core/xavp.h"
+#include "../../core/action.h"
+#include "../../core/route.h"
+#include "../../core/receive.h"
+#include "../../core/msg_translator.h"
 
 #include "gopresence.h"
 
-/* what the tm callback needs to name the subscription (shm, strings inline) */
-typedef struct notify_cbp {
-	str callid, local_tag, remote_tag;
-	int cseq;
-	char data[];
-} notify_cbp_t;
+int gp_notify_reply_route = -1;
 
-static notify_cbp_t *cbp_new(dlg_t *td, int cseq)
+/* the subscription of a NOTIFY, as $subs shows it (shm: it waits in tm for the reply): the
+ * engine's fields, and the dialog's from the NOTIFY's own */
+static gp_subs_t *notify_subs(const wire_notify_t *n)
 {
-	notify_cbp_t *p;
-	char *d;
-	p = shm_malloc(sizeof(*p) + td->id.call_id.len + td->id.loc_tag.len + td->id.rem_tag.len);
-	if(p == NULL) {
-		SHM_MEM_ERROR;
-		return NULL;
-	}
-	d = p->data;
-#define CP(f, from)                            \
-	p->f.s = d;                                \
-	p->f.len = (from).len;                     \
-	memcpy(d, (from).s, (from).len);           \
-	d += (from).len;
-	CP(callid, td->id.call_id)
-	CP(local_tag, td->id.loc_tag)
-	CP(remote_tag, td->id.rem_tag)
-#undef CP
-	p->cseq = cseq;
-	return p;
+	wire_field_t f[WIRE_SUBS_N];
+
+	memcpy(f, n->subs, sizeof(f));
+	f[8] = n->event;
+	f[GP_SUBS_TO_TAG] = n->local_tag;
+	f[GP_SUBS_FROM_TAG] = n->remote_tag;
+	f[GP_SUBS_CALLID] = n->callid;
+	f[17] = n->route_set;
+	f[24] = n->socket;
+	return gp_subs_new(f, 1);
 }
 
-/* TMCB_LOCAL_COMPLETED: runs in the process that got the final reply (or the timeout) */
+/* $xavp(<xavp_cfg>=>delete_subscription), set by the notify-reply route (stock
+ * pres_get_delete_sub) */
+static int script_deletes(void)
+{
+	static str name = str_init("delete_subscription");
+	sr_xavp_t *x;
+
+	if(gp_param_xavp_cfg.s == NULL || gp_param_xavp_cfg.len <= 0)
+		return 0;
+	x = xavp_get_child_with_ival(&gp_param_xavp_cfg, &name);
+	return x != NULL && x->val.v.i != 0;
+}
+
+/* event_route[presence:notify-reply] with the NOTIFY as $msg, its subscription as $subs and
+ * its reply (or a faked 408 for a local timeout) as $notify_reply (stock
+ * run_notify_reply_event) */
+static void run_notify_reply_route(struct cell *t, struct tmcb_params *ps, gp_subs_t *subs)
+{
+	sip_msg_t msg;
+	gp_subs_t *backup;
+	int rtype;
+
+	if(gp_notify_reply_route < 0 || event_rt.rlist[gp_notify_reply_route] == NULL)
+		return;
+	if(t->uac == NULL || t->uac[0].request.buffer == NULL
+			|| build_sip_msg_from_buf(&msg, t->uac[0].request.buffer,
+					   t->uac[0].request.buffer_len, inc_msg_no())
+					   < 0) {
+		LM_ERR("cannot parse the NOTIFY for event_route[presence:notify-reply]\n");
+		return;
+	}
+	gp_notify_reply_set(ps->rpl, ps->code);
+	backup = gp_subs_cur;
+	if(gp_param_pres_subs_mode == 1)
+		gp_subs_cur = subs;
+	rtype = get_route_type();
+	set_route_type(LOCAL_ROUTE);
+	run_top_route(event_rt.rlist[gp_notify_reply_route], &msg, 0);
+	set_route_type(rtype);
+	gp_subs_cur = backup;
+	gp_notify_reply_clear();
+	free_sip_msg(&msg);
+}
+
+/* TMCB_LOCAL_COMPLETED: runs in the process that got the final reply (or the timeout); the
+ * engine owns what a failure means for the subscription (stock p_tm_callback) */
 static void notify_done(struct cell *t, int type, struct tmcb_params *ps)
 {
-	notify_cbp_t *p;
+	gp_subs_t *s;
 	wire_buf_t b = {0};
+	int del;
 
 	if(ps->param == NULL || *ps->param == NULL)
 		return;
-	p = (notify_cbp_t *)*ps->param;
-	if(ps->code >= 300) {
+	s = (gp_subs_t *)*ps->param;
+	gp_stats_notify_done(ps->code, ps->rpl == NULL || ps->rpl == FAKED_REPLY);
+	run_notify_reply_route(t, ps, s);
+	del = script_deletes();
+	if(ps->code >= 300 || del) {
 		wire_begin(&b, WT_NOTIFY_RESULT, engine_next_id());
-		wire_add(&b, WF_N_CALLID, p->callid.s, p->callid.len);
-		wire_add(&b, WF_N_LOCAL_TAG, p->local_tag.s, p->local_tag.len);
-		wire_add(&b, WF_N_REMOTE_TAG, p->remote_tag.s, p->remote_tag.len);
-		wire_add_int(&b, WF_N_CSEQ, p->cseq);
+		wire_add(&b, WF_N_CALLID, s->v[GP_SUBS_CALLID].s, s->v[GP_SUBS_CALLID].len);
+		wire_add(&b, WF_N_LOCAL_TAG, s->v[GP_SUBS_TO_TAG].s, s->v[GP_SUBS_TO_TAG].len);
+		wire_add(&b, WF_N_REMOTE_TAG, s->v[GP_SUBS_FROM_TAG].s, s->v[GP_SUBS_FROM_TAG].len);
+		wire_add_int(&b, WF_N_CSEQ, s->notify_cseq);
 		wire_add_int(&b, WF_REPLY_CODE, ps->code);
+		if(del)
+			wire_add_str(&b, WF_DELETE_SUBSCRIPTION, "1");
 		if(engine_send(&b) < 0)
 			LM_ERR("cannot report NOTIFY reply %d for %.*s to the engine\n", ps->code,
-					p->callid.len, p->callid.s);
+					s->v[GP_SUBS_CALLID].len, s->v[GP_SUBS_CALLID].s);
 		wire_free(&b);
 	}
-	shm_free(p);
+	shm_free(s);
 	*ps->param = NULL;
 }
 
@@ -74,7 +118,7 @@ static int notify_send(const wire_notify_t *n, module_body_cache_t *cache)
 	static str method = str_init("NOTIFY");
 	dlg_t td;
 	uac_req_t uac_r;
-	notify_cbp_t *cbp;
+	gp_subs_t *cbp, *backup;
 	str cseq_s = WSTR(n->cseq), headers = WSTR(n->headers), body = WSTR(n->body);
 	int cseq = 0, r, has_body = n->body.v != NULL;
 	module_notify_t m = {0};
@@ -120,7 +164,9 @@ static int notify_send(const wire_notify_t *n, module_body_cache_t *cache)
 			td.send_sock = grep_sock_info(&h, (unsigned short)port, (unsigned short)proto);
 		}
 	}
-	cbp = cbp_new(&td, cseq);
+	cbp = notify_subs(n);
+	if(cbp != NULL)
+		cbp->notify_cseq = cseq;
 	if(cbp == NULL) {
 		free_rr(&td.route_set);
 		module_notify_release(&m);
@@ -129,7 +175,13 @@ static int notify_send(const wire_notify_t *n, module_body_cache_t *cache)
 	/* an absent body sends none, an empty one is still sent */
 	set_uac_req(&uac_r, &method, &headers, has_body ? &body : NULL, &td,
 			TMCB_LOCAL_COMPLETED, notify_done, (void *)cbp);
+	/* $subs in event_route[tm:local-request] (stock send_notify_request) */
+	backup = gp_subs_cur;
+	if(gp_param_pres_subs_mode == 1)
+		gp_subs_cur = cbp;
 	r = gp_tmb.t_request_within(&uac_r);
+	gp_subs_cur = backup;
+	gp_stats_notify_sent(r >= 0);
 	if(r < 0) {
 		LM_ERR("t_request_within failed for NOTIFY in %.*s\n", td.id.call_id.len,
 				td.id.call_id.s);

@@ -22,6 +22,7 @@
 #include "../../core/globals.h"
 #include "../../core/mod_fix.h"
 #include "../../core/cfg/cfg_struct.h"
+#include "../../core/route.h"
 
 #include "gopresence.h"
 
@@ -35,25 +36,21 @@ int gp_engine_config_len = 0;
 
 static int mod_init(void);
 static int child_init(int rank);
-static int fixup_library_mode(void **param, int param_no);
-
 /* clang-format off */
-static cmd_export_t cmds[] = {
-	{"handle_publish",   (cmd_function)gp_handle_publish,  0, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"handle_publish",   (cmd_function)gp_handle_publish,  1, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"handle_subscribe", (cmd_function)gp_handle_subscribe, 0, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"handle_subscribe", (cmd_function)gp_handle_subscribe, 1, fixup_library_mode, 0, REQUEST_ROUTE},
-	{"bind_presence",    (cmd_function)bind_presence,      1, 0, 0, 0},
-	{0, 0, 0, 0, 0, 0}
+static pv_export_t pvs[] = {
+	{ {"subs", sizeof("subs") - 1}, PVT_OTHER, pv_get_subs, 0, pv_parse_subs_name, 0, 0, 0},
+	{ {"notify_reply", sizeof("notify_reply") - 1}, PVT_OTHER, pv_get_notify_reply, 0,
+		pv_parse_notify_reply_name, 0, 0, 0},
+	{ {0, 0}, 0, 0, 0, 0, 0, 0, 0 }
 };
 
 struct module_exports exports = {
 	"presence",      /* module name */
 	DEFAULT_DLFLAGS, /* dlopen flags */
-	cmds,            /* exported functions */
+	gp_cmds,         /* exported functions (script.c) */
 	gp_params,       /* exported parameters (params.def) */
 	0,               /* RPC method exports */
-	0,               /* exported pseudo-variables */
+	pvs,             /* exported pseudo-variables: $subs, $notify_reply */
 	0,               /* response handling function */
 	mod_init,        /* module initialization function */
 	child_init,      /* per-child init function */
@@ -71,7 +68,8 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 	if(path && realpath(path, real)) {
 		strncpy(module_dir, dirname(real), sizeof(module_dir) - 1);
 	}
-	return 0;
+	/* KSR.presence.* (stock registers them here too) */
+	return gp_kemi_register() < 0 ? -1 : 0;
 }
 
 /* The engine library: modparam engine_library, else libgopresence.so next to this module. */
@@ -112,6 +110,10 @@ static int find_socket(void)
 
 static int mod_init(void)
 {
+	/* looked up as stock does, so a cfg with the route starts whatever the mode */
+	gp_notify_reply_route = route_lookup(&event_rt, "presence:notify-reply");
+	if(gp_notify_reply_route >= 0 && event_rt.rlist[gp_notify_reply_route] == NULL)
+		gp_notify_reply_route = -1;
 	if(gp_param_db_url.s == NULL || gp_param_db_url.len == 0) {
 		gp_library_mode = 1;
 		LM_INFO("db_url not set: presence runs in library mode (no handle_publish/"
@@ -137,7 +139,7 @@ static int mod_init(void)
 	if(gp_params_engine_config(&gp_engine_config, &gp_engine_config_len) < 0)
 		return -1;
 
-	if(presence_rpc_init() < 0)
+	if(presence_rpc_init() < 0 || gp_stats_register() < 0)
 		return -1;
 
 	/* db_url, tables and versions are checked by Go in a child that exits at once */
@@ -157,6 +159,9 @@ static int child_init(int rank)
 
 	if(gp_library_mode || gp_in_engine_process)
 		return 0;
+	/* every module has registered its events; counters are still being defined */
+	if(rank == PROC_INIT)
+		return gp_stats_register_events();
 	if(rank != PROC_MAIN)
 		return 0; /* workers connect to the engine on first use */
 
@@ -178,7 +183,7 @@ static int child_init(int rank)
 	return 0;
 }
 
-static int fixup_library_mode(void **param, int param_no)
+int gp_fixup_library_mode(void **param, int param_no)
 {
 	if(gp_library_mode) {
 		LM_ERR("presence is in library mode (db_url not set): handle_publish and"
@@ -208,7 +213,7 @@ int gp_handle_publish(struct sip_msg *msg, char *sender, char *p2)
 	str s;
 	if(script_param(msg, sender, &s) < 0)
 		return -1;
-	return engine_handle_request(msg, WT_PUBLISH, s.s ? &s : NULL);
+	return gp_handle_publish_uri(msg, s.s ? &s : NULL);
 }
 
 int gp_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2)
@@ -216,5 +221,15 @@ int gp_handle_subscribe(struct sip_msg *msg, char *watcher, char *p2)
 	str s;
 	if(script_param(msg, watcher, &s) < 0)
 		return -1;
-	return engine_handle_request(msg, WT_SUBSCRIBE, s.s ? &s : NULL);
+	return gp_handle_subscribe_uri(msg, s.s ? &s : NULL);
+}
+
+int gp_handle_publish_uri(struct sip_msg *msg, str *sender)
+{
+	return engine_handle_request(msg, WT_PUBLISH, sender);
+}
+
+int gp_handle_subscribe_uri(struct sip_msg *msg, str *watcher)
+{
+	return engine_handle_request(msg, WT_SUBSCRIBE, watcher);
 }

@@ -18,6 +18,7 @@
 #include "../../core/ut.h"
 #include "../../core/trim.h"
 #include "../../core/parser/parse_content.h"
+#include "../../core/xavp.h"
 
 #include "gopresence.h"
 
@@ -128,6 +129,20 @@ static void add_duplicates(wire_buf_t *b, struct sip_msg *msg)
 	}
 }
 
+/* $xavp(<xavp_cfg>=>priority): the publication's priority the script chose (stock
+ * new_presentity) */
+static void add_priority(wire_buf_t *b)
+{
+	static str name = str_init("priority");
+	sr_xavp_t *x;
+
+	if(gp_param_xavp_cfg.s == NULL || gp_param_xavp_cfg.len <= 0)
+		return;
+	x = xavp_get_child_with_ival(&gp_param_xavp_cfg, &name);
+	if(x != NULL)
+		wire_add_int(b, WF_PRIORITY, x->val.v.i);
+}
+
 /* builds the request frame; 0 ok, -1 out of memory */
 static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *b)
 {
@@ -184,6 +199,8 @@ static int build_request(struct sip_msg *msg, int type, str *param, wire_buf_t *
 	add_duplicates(b, msg);
 	if(type == WT_SUBSCRIBE && module_authorize(msg, param, b) < 0)
 		return -1;
+	if(type == WT_PUBLISH)
+		add_priority(b);
 	return wire_finish(b);
 }
 
@@ -291,6 +308,9 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 	struct timespec t0, t1;
 	const char *what = type == WT_PUBLISH ? "PUBLISH" : "SUBSCRIBE";
 
+	if(type == WT_SUBSCRIBE)
+		gp_subs_forget_last(); /* $subs is null unless this one leaves a subscription */
+
 	if(module_check(msg, type) < 0) {
 		if(replied_to(msg)) {
 			LM_NOTICE("%s: refused by the module of its event, which replied\n", what);
@@ -310,6 +330,9 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 	wire_free(&req);
 	LM_DBG("%s: engine round trip %ld us\n", what,
 			(long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	gp_stats_request(type, ret < 0 ? 500 : a.code,
+			(long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000),
+			ret == 0);
 	if(ret == ENGINE_MALFORMED) {
 		LM_ERR("%s: malformed answer from the engine\n", what);
 		return reply_error(msg);
@@ -318,6 +341,8 @@ int engine_handle_request(struct sip_msg *msg, int type, str *param)
 		LM_ERR("%s: presence engine unavailable: replying 500\n", what);
 		return reply_error(msg);
 	}
+	if(type == WT_SUBSCRIBE)
+		gp_subs_set_last(&a);
 	/* the engine decided this reply: a rejection is a normal outcome (NOTICE); the engine
 	 * logs its own internal failures at ERR */
 	if(a.error.v)

@@ -100,54 +100,66 @@ static void rpc_cleanup(rpc_t *rpc, void *ctx)
 	rpc_engine(rpc, ctx, "cleanup", NULL, 0, 0);
 }
 
-/* updateWatchers / refreshWatchers type 0 for an event whose C module has rules
- * (presence_xml): its rules are read again and each watcher re-evaluated, as stock's
- * ki_pres_update_watchers. Returns 1 when it answered, 0 for the engine's own events. */
-static int rpc_module_rules(rpc_t *rpc, void *ctx, str *a)
-{
-	pres_ev_t *ev = gp_event_named(a[1].s, a[1].len);
-	int r;
-
-	if(ev == NULL || ev->get_rules_doc == NULL)
-		return 0;
-	if(a[0].len == 0) {
-		rpc->fault(ctx, 500, "Empty presentity URI");
-		return 1;
-	}
-	r = gp_update_watchers_rules(&a[0], ev);
-	if(r < 0)
-		rpc->fault(ctx, 500, "Processing error");
-	return 1;
-}
-
 static const char *rpc_refresh_watchers_doc[] = {
-		"Refresh watchers: uri event type (0 re-authorize, 1 re-NOTIFY)", 0};
+		"Trigger refresh of watchers: uri event type (0 re-authorize, 1 re-NOTIFY, 2 hard"
+		" state, with file_uri filename)", 0};
 static void rpc_refresh_watchers(rpc_t *rpc, void *ctx)
 {
-	str a[3];
-	int type;
-	if(rpc->scan(ctx, "SSd", &a[0], &a[1], &type) < 3) {
+	str uri = STR_NULL, event = STR_NULL, file_uri = STR_NULL, filename = STR_NULL;
+	unsigned int type = 0;
+	int n = rpc->scan(ctx, "SSu*SS", &uri, &event, &type, &file_uri, &filename);
+
+	/* stock's checks and fault texts (presence.c rpc_presence_refresh_watchers) */
+	if(n < 3) {
 		rpc->fault(ctx, 500, "Not enough parameters");
 		return;
 	}
-	if(type == 0 && rpc_module_rules(rpc, ctx, a))
+	if(uri.s == NULL || uri.len == 0) {
+		rpc->fault(ctx, 500, "Empty presentity URI");
 		return;
-	a[2].s = int2str(type, &a[2].len);
-	rpc_engine(rpc, ctx, "refreshWatchers", a, 3, 0);
+	}
+	if(event.s == NULL || event.len == 0) {
+		rpc->fault(ctx, 500, "Empty event parameter");
+		return;
+	}
+	if(type == 2) {
+		if(n < 5) {
+			rpc->fault(ctx, 500, "No file uri or name parameters");
+			return;
+		}
+		if(file_uri.s == NULL || file_uri.len == 0) {
+			rpc->fault(ctx, 500, "Empty file uri parameter");
+			return;
+		}
+		if(filename.s == NULL || filename.len == 0) {
+			rpc->fault(ctx, 500, "Empty file name parameter");
+			return;
+		}
+	}
+	if(gp_pres_refresh_watchers(&uri, &event, (int)type, &file_uri, &filename) < 0)
+		rpc->fault(ctx, 500, "Execution failed");
 }
 
 static const char *rpc_update_watchers_doc[] = {
-		"Re-evaluate the authorization of a presentity's watchers: uri event", 0};
+		"Trigger update of watchers: uri event (their authorization from the rules again)", 0};
 static void rpc_update_watchers(rpc_t *rpc, void *ctx)
 {
-	str a[2];
-	if(rpc->scan(ctx, "SS", &a[0], &a[1]) < 2) {
+	str uri = STR_NULL, event = STR_NULL;
+
+	if(rpc->scan(ctx, "SS", &uri, &event) < 2) {
 		rpc->fault(ctx, 500, "Not enough parameters");
 		return;
 	}
-	if(rpc_module_rules(rpc, ctx, a))
+	if(uri.s == NULL || uri.len == 0) {
+		rpc->fault(ctx, 500, "Empty presentity URI");
 		return;
-	rpc_engine(rpc, ctx, "updateWatchers", a, 2, 0);
+	}
+	if(event.s == NULL || event.len == 0) {
+		rpc->fault(ctx, 500, "Empty event parameter");
+		return;
+	}
+	if(gp_pres_update_watchers(&uri, &event) < 0)
+		rpc->fault(ctx, 500, "Processing error");
 }
 
 static const char *rpc_presentity_list_doc[] = {
@@ -159,12 +171,61 @@ static void rpc_presentity_list(rpc_t *rpc, void *ctx)
 	rpc_engine(rpc, ctx, "presentity_list", &mode, n, 1);
 }
 
+/* Kamailio 5.7's: the output mode ("basic" or "full") and the filters are required */
+static int rpc_mode(rpc_t *rpc, void *ctx, str *mode)
+{
+	if((mode->len == 4 && strncmp(mode->s, "full", 4) == 0)
+			|| (mode->len == 5 && strncmp(mode->s, "basic", 5) == 0))
+		return 0;
+	rpc->fault(ctx, 500, "Unknown output mode");
+	return -1;
+}
+
+static const char *rpc_presentity_show_doc[] = {
+		"Show the presentity records for a specific user: basic|full user domain (* any)", 0};
+static void rpc_presentity_show(rpc_t *rpc, void *ctx)
+{
+	str a[3] = {STR_NULL, STR_NULL, STR_NULL};
+
+	if(rpc->scan(ctx, "SSS", &a[0], &a[1], &a[2]) < 3) {
+		rpc->fault(ctx, 500, "Not enough parameters");
+		return;
+	}
+	if(rpc_mode(rpc, ctx, &a[0]) == 0)
+		rpc_engine(rpc, ctx, "presentity_show", a, 3, 1);
+}
+
+static const char *rpc_watcher_list_doc[] = {
+		"Show the watcher records for a specific presentity: basic|full presentity_uri", 0};
+static void rpc_watcher_list(rpc_t *rpc, void *ctx)
+{
+	str a[2] = {STR_NULL, STR_NULL};
+
+	if(rpc->scan(ctx, "SS", &a[0], &a[1]) < 2) {
+		rpc->fault(ctx, 500, "Not enough parameters");
+		return;
+	}
+	if(rpc_mode(rpc, ctx, &a[0]) == 0)
+		rpc_engine(rpc, ctx, "watcher_list", a, 2, 1);
+}
+
+static const char *rpc_status_doc[] = {
+		"The presence engine: up, uptime, held state by subscription state and event, the"
+		" database queue and transaction times (microseconds)", 0};
+static void rpc_status(rpc_t *rpc, void *ctx)
+{
+	rpc_engine(rpc, ctx, "status", NULL, 0, 0);
+}
+
 /* clang-format off */
 static rpc_export_t presence_rpc[] = {
 	{"presence.cleanup",         rpc_cleanup,          rpc_cleanup_doc,          0},
 	{"presence.refreshWatchers", rpc_refresh_watchers, rpc_refresh_watchers_doc, 0},
 	{"presence.updateWatchers",  rpc_update_watchers,  rpc_update_watchers_doc,  0},
 	{"presence.presentity_list", rpc_presentity_list,  rpc_presentity_list_doc,  RET_ARRAY},
+	{"presence.presentity_show", rpc_presentity_show,  rpc_presentity_show_doc,  RET_ARRAY},
+	{"presence.watcher_list",    rpc_watcher_list,     rpc_watcher_list_doc,     RET_ARRAY},
+	{"presence.status",          rpc_status,           rpc_status_doc,           0},
 	{0, 0, 0, 0}
 };
 /* clang-format on */

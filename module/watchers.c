@@ -120,7 +120,8 @@ int gp_update_watchers_rules(str *pres_uri, pres_ev_t *ev)
 		return -1;
 	}
 	if(ev->get_rules_doc(&uri.user, &uri.host, &doc) < 0 || doc == NULL || doc->s == NULL) {
-		LM_ERR("no %.*s rules for %.*s\n", ev->name.len, ev->name.s, pres_uri->len, pres_uri->s);
+		/* stock logs it at DBG: no rules is an answer (-1), not a failure */
+		LM_DBG("no %.*s rules for %.*s\n", ev->name.len, ev->name.s, pres_uri->len, pres_uri->s);
 		if(doc)
 			pkg_free(doc);
 		return -1;

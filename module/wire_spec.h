@@ -48,6 +48,7 @@ enum wire_tag {
 	WF_AUTH_STATUS = 25, /* initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 4 waiting; polite-block is 1 with that reason); the engine refuses any other */
 	WF_AUTH_REASON = 26, /* with AuthStatus: the reason its rules gave (e.g. rejected), if any */
 	WF_SET_ETAG = 27, /* update_presentity (bind_presence): the entity-tag the calling module names the publication with; the one holding it is replaced, else it is created */
+	WF_PRIORITY = 28, /* PUBLISH: the publication's priority the script set (`$xavp(<xavp_cfg>=>priority)`), instead of seconds since 2015-01-01 */
 
 	/* answer fields */
 	WF_CODE = 40, /* reply status code */
@@ -82,6 +83,34 @@ enum wire_tag {
 
 	/* NotifyResult fields (besides NCallID, NLocalTag, NRemoteTag, NCSeq) */
 	WF_REPLY_CODE = 70, /* final reply code of the NOTIFY (408 for a tm timeout) */
+	WF_DELETE_SUBSCRIPTION = 71, /* "1": event_route[presence:notify-reply] set $xavp(<xavp_cfg>=>delete_subscription): the subscription ends whatever the code */
+
+	/* subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, record_route, sockinfo) */
+	WF_SUBS_BEGIN = 100, /* empty; starts the subscription of a SUBSCRIBE's Answer */
+	WF_S_PRES_URI = 101, /* presentity URI (`uri`, `pres_uri`) */
+	WF_S_TO_USER = 102, /* SUBSCRIBE To user */
+	WF_S_TO_DOMAIN = 103, /* SUBSCRIBE To domain */
+	WF_S_FROM_USER = 104, /* SUBSCRIBE From user */
+	WF_S_FROM_DOMAIN = 105, /* SUBSCRIBE From domain */
+	WF_S_WATCHER_USER = 106, /* watcher user (`watcher_username`) */
+	WF_S_WATCHER_DOMAIN = 107, /* watcher domain */
+	WF_S_EVENT = 108, /* event name */
+	WF_S_EVENT_ID = 109, /* Event id parameter */
+	WF_S_TO_TAG = 110, /* our tag */
+	WF_S_FROM_TAG = 111, /* the subscriber's tag */
+	WF_S_CALLID = 112, /* Call-ID */
+	WF_S_REMOTE_CSEQ = 113, /* the subscriber's CSeq */
+	WF_S_LOCAL_CSEQ = 114, /* the last CSeq sent before (stock's subs_t: tm adds one) */
+	WF_S_CONTACT = 115, /* the subscriber's Contact */
+	WF_S_LOCAL_CONTACT = 116, /* our Contact */
+	WF_S_RECORD_ROUTE = 117, /* the route set */
+	WF_S_EXPIRES = 118, /* seconds left (0 once terminated) */
+	WF_S_STATUS = 119, /* 1 active, 2 pending, 3 terminated, 4 waiting */
+	WF_S_REASON = 120, /* Subscription-State reason */
+	WF_S_VERSION = 121, /* the number of the NOTIFY being sent (in a NOTIFY group) or of the next one (in an Answer) */
+	WF_S_FLAGS = 122, /* the active_watchers flags column */
+	WF_S_USER_AGENT = 123, /* the subscriber's User-Agent */
+	WF_S_SOCKINFO = 124, /* our socket `proto:ip:port` */
 
 	/* Log fields */
 	WF_LEVEL = 80, /* "crit", "err", "warn", "notice", "info" or "dbg" */

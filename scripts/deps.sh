@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build"
 mkdir -p "$build"
 
-need_pkgs=(kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-json-modules sip-tester sqlite3
+need_pkgs=(kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-json-modules kamailio-lua-modules sip-tester sqlite3
            kamailio-mysql-modules mariadb-server mariadb-client
            libsqlite3-dev build-essential bison flex dpkg-dev pkg-config libxml2-dev)
 missing=()

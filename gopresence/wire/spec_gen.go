@@ -52,6 +52,7 @@ const (
 	AuthStatus    Tag = 25 // initial SUBSCRIBE of an event whose C module authorizes watchers (req_auth): the status its rules gave (1 active, 2 pending, 3 terminated, 4 waiting; polite-block is 1 with that reason); the engine refuses any other
 	AuthReason    Tag = 26 // with AuthStatus: the reason its rules gave (e.g. rejected), if any
 	SetETag       Tag = 27 // update_presentity (bind_presence): the entity-tag the calling module names the publication with; the one holding it is replaced, else it is created
+	Priority      Tag = 28 // PUBLISH: the publication's priority the script set (`$xavp(<xavp_cfg>=>priority)`), instead of seconds since 2015-01-01
 )
 
 // Answer fields.
@@ -93,7 +94,37 @@ const (
 
 // NotifyResult fields (besides NCallID, NLocalTag, NRemoteTag, NCSeq).
 const (
-	ReplyCode Tag = 70 // final reply code of the NOTIFY (408 for a tm timeout)
+	ReplyCode          Tag = 70 // final reply code of the NOTIFY (408 for a tm timeout)
+	DeleteSubscription Tag = 71 // "1": event_route[presence:notify-reply] set $xavp(<xavp_cfg>=>delete_subscription): the subscription ends whatever the code
+)
+
+// Subscription fields, $subs(attr) (tag = SubsBegin + stock's attribute number, subscribe.c:747-775): after SubsBegin in a SUBSCRIBE's Answer; inside a NOTIFY group without the ones its N fields carry (event, to_tag, from_tag, callid, record_route, sockinfo).
+const (
+	SubsBegin      Tag = 100 // empty; starts the subscription of a SUBSCRIBE's Answer
+	SPresURI       Tag = 101 // presentity URI (`uri`, `pres_uri`)
+	SToUser        Tag = 102 // SUBSCRIBE To user
+	SToDomain      Tag = 103 // SUBSCRIBE To domain
+	SFromUser      Tag = 104 // SUBSCRIBE From user
+	SFromDomain    Tag = 105 // SUBSCRIBE From domain
+	SWatcherUser   Tag = 106 // watcher user (`watcher_username`)
+	SWatcherDomain Tag = 107 // watcher domain
+	SEvent         Tag = 108 // event name
+	SEventID       Tag = 109 // Event id parameter
+	SToTag         Tag = 110 // our tag
+	SFromTag       Tag = 111 // the subscriber's tag
+	SCallID        Tag = 112 // Call-ID
+	SRemoteCSeq    Tag = 113 // the subscriber's CSeq
+	SLocalCSeq     Tag = 114 // the last CSeq sent before (stock's subs_t: tm adds one)
+	SContact       Tag = 115 // the subscriber's Contact
+	SLocalContact  Tag = 116 // our Contact
+	SRecordRoute   Tag = 117 // the route set
+	SExpires       Tag = 118 // seconds left (0 once terminated)
+	SStatus        Tag = 119 // 1 active, 2 pending, 3 terminated, 4 waiting
+	SReason        Tag = 120 // Subscription-State reason
+	SVersion       Tag = 121 // the number of the NOTIFY being sent (in a NOTIFY group) or of the next one (in an Answer)
+	SFlags         Tag = 122 // the active_watchers flags column
+	SUserAgent     Tag = 123 // the subscriber's User-Agent
+	SSockInfo      Tag = 124 // our socket `proto:ip:port`
 )
 
 // Log fields.

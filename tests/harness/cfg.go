@@ -71,6 +71,18 @@ type Cfg struct {
 	// this instance (rls's outbound_proxy), whose presence module serves them, and their NOTIFYs
 	// come back to rls_handle_notify.
 	RLSBackEnd bool
+
+	// Globals are core parameter lines (tcp_accept_no_cl=yes, ...); Modules more of Debian's
+	// modules, loaded before presence (kex, xhttp, xhttp_prom, ...).
+	Globals string
+	Modules []string
+	// Script is cfg statements run first in request_route (a test's own methods, e.g. MESSAGE
+	// calling presence functions); AfterSubscribe runs after the plain handle_subscribe();
+	// Routes is cfg text after request_route (event_route blocks, more routes).
+	Script, AfterSubscribe, Routes string
+	// KEMI runs request_route in a KEMI script instead: the engine's module (app_jsdt, app_lua,
+	// ...) loads KEMIScript, and cfgengine names it (jsdt, lua, ...).
+	KEMI, KEMIModule, KEMIScript string
 }
 
 // CtlSocket is the ctl module's unix socket (kamcmd -s unix:<CtlSocket>), with Ctl.

@@ -26,6 +26,7 @@ var defaultKeys = map[string][]string{
 	"dialog_publish":            {"expires", "120"},
 	"dialog_refresh":            {"expires", "300", "target", "sip:alice@127.0.0.1"},
 	"watch_notifies":            {"expires", "120", "count", "1"},
+	"message_call":              {"fn", "", "a1", "", "a2", "", "a3", "", "a4", "", "a5", ""},
 }
 
 // withDefaults returns keys after the scenario's default keys that keys does not set.

@@ -70,6 +70,11 @@ type options struct {
 	// server brings its own).
 	mariadb *harness.MariaDB
 
+	globals                        string   // core parameter lines
+	modules                        []string // more of Debian's modules (xhttp, ...), before presence
+	script, afterSubscribe, routes string   // cfg text: see harness.Cfg
+	kemi                           *kemiScript
+
 	expectedLog []expectedLog
 }
 
@@ -244,9 +249,13 @@ func newKamailioOn(t *testing.T, target, db string, o options) *kamailio {
 		TCP: o.tcp, ModParams: slices.Concat(harness.ModParams("presence", presence), harness.ModParams("tm", o.tm),
 			harness.ModParams("presence_xml", o.xml), companionParams(o.modparams)),
 		PublishSender: o.publishSender, SubscribeWatcher: o.subscribeWatcher, Companions: o.companions,
-		LogReturnCode: o.logReturnCode, Ctl: o.ctl, RLSBackEnd: o.rlsBackEnd}
+		LogReturnCode: o.logReturnCode, Ctl: o.ctl, RLSBackEnd: o.rlsBackEnd, Globals: o.globals, Modules: o.modules,
+		Script: o.script, AfterSubscribe: o.afterSubscribe, Routes: o.routes}
 	if o.apitest {
 		cfg.APITestDir = testModuleDir(t)
+	}
+	if o.kemi != nil {
+		cfg.KEMI, cfg.KEMIModule, cfg.KEMIScript = o.kemi.engine, o.kemi.module, o.kemi.write(t, dir)
 	}
 	// WAL for stock: a read by this test at the wrong moment would otherwise make stock's
 	// write fail with "database is locked".
