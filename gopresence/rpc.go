@@ -74,9 +74,12 @@ func rpcTarget(uri, event string) (presentityKey, *answer) {
 	return presentityKey{uri: u.AOR(), event: pkg.Name()}, nil
 }
 
-// rpcRefreshWatchers: type 1 sends every active watcher a NOTIFY with the current state. (The
-// C side does type 0 with the rules of an event's C module and refuses type 2:
-// module/script.c gp_pres_refresh_watchers.)
+// rpcRefreshWatchers: type 1 sends every active watcher a NOTIFY with the current state; type 2
+// (args: uri, event, 2, filename[, document]) first sets the presentity's hard state, the
+// pidf-manipulation document the C side read through the event's module (module/script.c), as
+// the publication named filename that never expires, or removes it when no document came
+// (stock update_hard_presentity), then notifies as type 1. (Type 0 is the C side's: the rules of
+// an event's C module.)
 func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 	if len(args) < 3 {
 		return reply(500, "Not enough parameters", "")
@@ -95,6 +98,17 @@ func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 			a := reply(200, "OK", "")
 			a.notifs = e.notifyWatchers(sh, key, pr, "", "", e.now().Unix())
 			return a
+		})
+	case "2":
+		if len(args) < 4 || args[3] == "" {
+			return reply(500, "No file uri or name parameters", "")
+		}
+		var doc []byte
+		if len(args) > 4 {
+			doc = []byte(args[4])
+		}
+		return e.locked(key.uri, time.Time{}, "refreshWatchers", func(sh *shard) *answer {
+			return e.setHardState(sh, key, args[3], doc)
 		})
 	default:
 		return reply(500, "Execution failed", "refreshWatchers type "+args[2]+" not supported")

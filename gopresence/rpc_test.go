@@ -2,6 +2,7 @@ package gopresence
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -57,5 +58,34 @@ func TestRPC(t *testing.T) {
 	}
 	if out := rpc(t, e, "cleanup"); out.Str(wire.Reason) != "Reload OK" {
 		t.Errorf("cleanup: %q", out.Str(wire.Reason))
+	}
+}
+
+// refreshWatchers type 2 (hard state): the document becomes the publication named filename,
+// never expiring, and watchers are notified; again without a document, it is removed.
+func TestRPCHardState(t *testing.T) {
+	e, c, _ := subscribed(t, "")
+	hard := `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@ex.com"><tuple id="h"><status><basic>open</basic></status><note>hard</note></tuple></presence>`
+	do(t, e, wire.TPublish, publish("", "60", pidf1))
+	f := rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2", "hard.xml", hard)
+	if f.Str(wire.Code) != "200" {
+		t.Fatalf("type 2 with a document: %s %s", f.Str(wire.Code), f.Str(wire.Reason))
+	}
+	if s := e.Stats(); s.Publications != 2 {
+		t.Fatalf("%d publications held, want the published one and the hard state", s.Publications)
+	}
+	c.t = c.t.Add(1000 * time.Hour) // the soft publication expires, the hard state never
+	e.expirePublications()
+	if s := e.Stats(); s.Publications != 1 || lastETag(t, e) != "hard.xml" {
+		t.Fatalf("after the soft one expired: %+v", s)
+	}
+	if f = rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2", "hard.xml"); f.Str(wire.Code) != "200" {
+		t.Fatalf("type 2 without a document: %s", f.Str(wire.Code))
+	}
+	if s := e.Stats(); s.Publications != 0 {
+		t.Fatalf("the hard state was not removed: %+v", s)
+	}
+	if f = rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2"); f.Str(wire.Code) != "500" {
+		t.Fatalf("type 2 without a file name: %s", f.Str(wire.Code))
 	}
 }

@@ -64,13 +64,13 @@ int gp_engine_command_notify(const char *cmd, str *args, int nargs)
 /* Type 2: the hard-state document (pidf-manipulation) the event's module has for the
  * presentity (get_pidf_doc: presence_xml's xcap table) becomes the publication named filename,
  * never expiring; without a document, that publication is removed (stock
- * update_hard_presentity). The engine holds no hard state: without a document there is nothing
- * to remove and the watchers are refreshed as stock does; a document is refused (ERR). */
-static int refresh_hard_state(str *pres, pres_ev_t *ev, str *file_uri, str *filename)
+ * update_hard_presentity). The engine applies it and notifies the watchers: 0 or -1. */
+static int refresh_hard_state(str *pres, str *event, pres_ev_t *ev, str *file_uri, str *filename)
 {
 	struct sip_uri uri;
 	str *doc = NULL;
-	int r;
+	str args[5];
+	int r, nargs = 4;
 
 	if(ev == NULL || ev->get_pidf_doc == NULL) {
 		LM_WARN("pidf-manipulation not supported for %.*s\n", ev ? ev->name.len : 0,
@@ -84,22 +84,28 @@ static int refresh_hard_state(str *pres, pres_ev_t *ev, str *file_uri, str *file
 	LM_INFO("Hard-state file %.*s (uri %.*s) updated for %.*s\n", filename->len, filename->s,
 			file_uri->len, file_uri->s, pres->len, pres->s);
 	r = ev->get_pidf_doc(&uri.user, &uri.host, file_uri, &doc);
+	if(r < 0) {
+		LM_ERR("retrieving pidf-manipulation document\n");
+		r = -1;
+		goto done;
+	}
+	args[0] = *pres;
+	args[1] = *event;
+	args[2].s = "2";
+	args[2].len = 1;
+	args[3] = *filename;
+	if(r > 0 && doc != NULL && doc->s != NULL) {
+		args[4] = *doc; /* the document; none: the hard state is removed */
+		nargs = 5;
+	}
+	r = gp_engine_command_notify("refreshWatchers", args, nargs);
+done:
 	if(doc) {
 		if(doc->s)
 			pkg_free(doc->s);
 		pkg_free(doc);
 	}
-	if(r < 0) {
-		LM_ERR("retrieving pidf-manipulation document\n");
-		return -1;
-	}
-	if(r > 0) {
-		LM_ERR("hard-state file %.*s for %.*s: pidf-manipulation hard state is not supported by"
-			   " this presence module\n",
-				filename->len, filename->s, pres->len, pres->s);
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 /* stock pres_refresh_watchers: 0 ok, -1 error */
@@ -123,9 +129,8 @@ int gp_pres_refresh_watchers(str *pres, str *event, int type, str *file_uri, str
 	}
 	if(type == 2) {
 		str none = str_init("");
-		if(refresh_hard_state(pres, ev, file_uri ? file_uri : &none, filename ? filename : &none)
-				< 0)
-			return -1;
+		return refresh_hard_state(pres, event, ev, file_uri ? file_uri : &none,
+				filename ? filename : &none);
 	}
 	args[2].s = "1";
 	args[2].len = 1;
