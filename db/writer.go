@@ -61,6 +61,14 @@ type Writer struct {
 	Log func(level, msg string)
 	// flushSafely is flush for the timer's goroutine.
 	flushSafely func()
+	// stalled: the last batch found the database unavailable and its written-behind ops went
+	// back to the queue; the leader stops and the timer tries again after RetryDelay.
+	stalled bool
+	// RetryDelay is how long written-behind ops wait after the database was found unavailable.
+	RetryDelay time.Duration
+	// down: written-behind ops wait for the database since it was found unavailable (logged
+	// once when it goes, once when it is back).
+	down bool
 }
 
 type pending struct {
@@ -72,7 +80,7 @@ type pending struct {
 
 // NewWriter returns a writer over s.
 func NewWriter(s Backend) *Writer {
-	w := &Writer{store: s, MaxBatch: 4096, MaxQueued: 65536}
+	w := &Writer{store: s, MaxBatch: 4096, MaxQueued: 65536, RetryDelay: time.Second}
 	w.idle = sync.NewCond(&w.mu)
 	w.flushSafely = func() { safego.Do(w.Log, "database writer timer", w.flush) }
 	return w
@@ -172,6 +180,9 @@ func (w *Writer) lead(mine chan error) {
 			return
 		}
 		w.commit(batch)
+		if w.endStalled() {
+			return
+		}
 		if mine != nil && len(mine) > 0 {
 			w.handOver()
 			return
@@ -252,16 +263,85 @@ func (w *Writer) commit(batch []pending) {
 		return
 	}
 	err := w.apply(ops)
+	if err == nil {
+		w.back()
+	}
 	// one bad op must not fail its neighbours: after a failed batch, retry each request alone
-	retry := err != nil && live > 1
+	// (not when the database cannot be used at all: each would fail the same way)
+	retry := err != nil && live > 1 && !errors.Is(err, ErrUnavailable)
+	var again []pending
 	for i := range batch {
 		if p := &batch[i]; !p.answered {
 			if retry {
 				err = w.apply(p.ops)
 			}
+			if p.res == nil && errors.Is(err, ErrUnavailable) && w.open() {
+				// written behind, acknowledged already: kept for the database's return, in order
+				p.answered = true
+				again = append(again, pending{ops: p.ops})
+				continue
+			}
 			w.answer(p, err)
 		}
 	}
+	if len(again) > 0 {
+		w.requeue(again, err)
+	}
+}
+
+// back notes a commit after the database was unavailable.
+func (w *Writer) back() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.down && w.Log != nil {
+		w.Log("info", "database available again: the kept written-behind changes are written")
+	}
+	w.down = false
+}
+
+func (w *Writer) open() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.closed
+}
+
+// requeue puts written-behind ops the unavailable database refused back at the head of the
+// queue and has the timer try again after RetryDelay; the leader stops (endStalled). A request
+// waiting for its commit meanwhile was told the error (503): its ops are not kept. The bound
+// of the queue (MaxQueued) holds: past it new requests wait, and past their deadline get 503.
+func (w *Writer) requeue(again []pending, err error) {
+	n := 0
+	for _, p := range again {
+		n += len(p.ops)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.down && w.Log != nil {
+		w.Log("err", fmt.Sprintf("%v: %d written-behind changes kept, written when it is back (tried every %v)", err, n, w.RetryDelay))
+	}
+	w.down = true
+	w.queue = append(again, w.queue...)
+	w.queued += n
+	w.stalled = true
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.RetryDelay, w.flushSafely)
+	} else {
+		w.timer.Reset(w.RetryDelay)
+	}
+	w.armed, w.due = true, time.Now().Add(w.RetryDelay)
+}
+
+// endStalled ends the leader's turn after a requeue: the timer takes over.
+func (w *Writer) endStalled() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stalled {
+		return false
+	}
+	w.stalled = false
+	w.committing = false
+	w.idle.Broadcast()
+	return true
 }
 
 // apply is Backend.Apply with a panic turned into an error (see Writer).

@@ -350,3 +350,80 @@ func slowApply(s *memdb.DB) <-chan struct{} {
 	})
 	return started
 }
+
+// The database unavailable (down, restarting): written-behind ops, acknowledged already, stay
+// queued in order and are written when it is back; a request waiting for its commit meanwhile
+// gets the error and its ops are never written; one outage is logged once, and its end.
+func TestUnavailableKeepsWrittenBehind(t *testing.T) {
+	s := openTemp(t)
+	w := NewWriter(s)
+	w.RetryDelay = 50 * time.Millisecond
+	var mu sync.Mutex
+	var logs []string
+	var lost []Op
+	w.Log = func(level, msg string) { mu.Lock(); logs = append(logs, level+": "+msg); mu.Unlock() }
+	w.OnError = func(err error, ops []Op) { mu.Lock(); lost = append(lost, ops...); mu.Unlock() }
+	var down atomic.Bool
+	down.Store(true)
+	s.FailWith(func(Op) error {
+		if down.Load() {
+			return fmt.Errorf("%w: connection refused", ErrUnavailable)
+		}
+		return nil
+	})
+	w.Post(time.Time{}, time.Millisecond, Op{Kind: InsertPresentity, Presentity: pres("r1", "e1")})
+	w.Post(time.Time{}, time.Millisecond, Op{Kind: UpdatePresentity, Presentity: pres("r1", "e2")})
+	time.Sleep(150 * time.Millisecond) // several retries
+	if err := <-w.Enqueue(Op{Kind: InsertPresentity, Presentity: pres("r2", "x")}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a write-through request during the outage: %v", err)
+	}
+	down.Store(false)
+	deadline := time.Now().Add(2 * time.Second)
+	for rowsOf(t, s)["r1"] != "e2" {
+		if time.Now().After(deadline) {
+			t.Fatalf("written-behind ops not written after the database came back: %v", rowsOf(t, s))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := rowsOf(t, s)["r2"]; ok || len(lost) != 0 {
+		t.Fatalf("the refused request was written (%v) or ops reported lost: %v", rowsOf(t, s), lost)
+	}
+	var errs, infos int
+	for _, l := range logs {
+		switch {
+		case strings.HasPrefix(l, "err: ") && strings.Contains(l, "written-behind changes kept"):
+			errs++
+		case strings.HasPrefix(l, "info: database available again"):
+			infos++
+		}
+	}
+	if errs != 1 || infos != 1 {
+		t.Fatalf("one outage logged %d times, its end %d times: %q", errs, infos, logs)
+	}
+}
+
+// Closing while the database is unavailable does not wait for it: what cannot be written is
+// reported (OnError, logged by the engine), and Close returns.
+func TestCloseWhileUnavailableReportsLost(t *testing.T) {
+	s := openTemp(t)
+	w := NewWriter(s)
+	w.RetryDelay = time.Hour
+	var lost atomic.Int64
+	w.OnError = func(err error, ops []Op) { lost.Add(int64(len(ops))) }
+	s.FailWith(func(Op) error { return fmt.Errorf("%w: connection refused", ErrUnavailable) })
+	w.Post(time.Time{}, time.Millisecond, Op{Kind: InsertPresentity, Presentity: pres("r1", "e1")})
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { w.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waits for an unavailable database")
+	}
+	if lost.Load() != 1 {
+		t.Fatalf("%d ops reported lost at Close, want 1", lost.Load())
+	}
+}

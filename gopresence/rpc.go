@@ -101,7 +101,7 @@ func (e *Engine) rpcRefreshWatchers(args []string) *answer {
 		})
 	case "2":
 		if len(args) < 4 || args[3] == "" {
-			return reply(500, "No file uri or name parameters", "")
+			return reply(500, "Execution failed", "refreshWatchers type 2 without a file name")
 		}
 		var doc []byte
 		if len(args) > 4 {
