@@ -117,7 +117,7 @@ func TestSharedNodesGalera(t *testing.T) {
 		expectedLog: []expectedLog{gone}})
 	nodes := []*kamailio{a, b}
 
-	// watchers of one presentity, half through each node
+	// watchers of one presentity, half through each node, each refreshed through the other
 	const watchers = 8
 	var ws []*ua
 	var logs []*watcherLog
@@ -128,7 +128,16 @@ func TestSharedNodesGalera(t *testing.T) {
 		if r := w.subscribe(nodes[i%2].Port, 600); !strings.HasPrefix(r.first, "SIP/2.0 200") {
 			t.Fatalf("SUBSCRIBE %d through %d: %s", i, nodes[i%2].Port, r.first)
 		}
-		first[i] = w.notify(5 * time.Second).cseq(t)
+		c := w.notify(5 * time.Second).cseq(t)
+		// refreshed at once through the other node, whose Galera node has just applied the
+		// dialog (or waits for it: the in-dialog request must not get 481)
+		if r := w.subscribe(nodes[(i+1)%2].Port, 600); !strings.HasPrefix(r.first, "SIP/2.0 200") {
+			t.Fatalf("refresh %d through %d right after the SUBSCRIBE: %s", i, nodes[(i+1)%2].Port, r.first)
+		}
+		if n := w.notify(5 * time.Second); n.cseq(t) != c+1 || n.from.Port != nodes[(i+1)%2].Port {
+			t.Fatalf("watcher %d: refresh's NOTIFY CSeq %d from %d after %d", i, n.cseq(t), n.from.Port, c)
+		}
+		first[i] = c + 1
 		ws = append(ws, w)
 		logs = append(logs, collect(t, w))
 	}
