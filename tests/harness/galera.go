@@ -72,7 +72,8 @@ func StartGalera(dir string) (*Galera, error) {
 		m.extra = []string{"--wsrep-on=ON", "--wsrep-provider=" + GaleraProvider,
 			"--wsrep-cluster-name=gopresence-test", "--wsrep-cluster-address=gcomm://" + strings.Join(gcomm, ","),
 			"--wsrep-node-name=node" + fmt.Sprint(i+1), "--wsrep-node-address=127.0.0.1",
-			fmt.Sprintf("--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:%d;ist.recv_addr=127.0.0.1:%d;pc.weight=%d;%s",
+			// gcache.size: the write-set cache is 128 MB a node by default; a test writes little
+			fmt.Sprintf("--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:%d;ist.recv_addr=127.0.0.1:%d;pc.weight=%d;gcache.size=16M;%s",
 				ports[i][0], ports[i][1], weight, galeraTimeouts),
 			fmt.Sprintf("--wsrep-sst-receive-address=127.0.0.1:%d", ports[i][2]),
 			"--wsrep-sst-method=rsync", "--binlog-format=ROW", "--innodb-autoinc-lock-mode=2",
