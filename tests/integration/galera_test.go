@@ -5,8 +5,10 @@ package integration
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,9 +113,9 @@ func TestSharedNodesGalera(t *testing.T) {
 	// timeouts): a request of A's that waits past the worker's 2 s gets 500
 	stalled := expectedLog{"ours", `no answer from the presence engine within|presence engine unavailable: replying 500`,
 		"A's requests while Galera node 1 excludes node 2"}
-	a := startKamailioOn(t, harness.Ours, mysqlDB, options{mariadb: g.Nodes[0], presence: sharedParams(),
+	a := startKamailioOn(t, harness.Ours, mysqlDB, options{mariadb: g.Nodes[0], presence: sharedParams(), ctl: true,
 		expectedLog: []expectedLog{stalled}})
-	b := startKamailioOn(t, harness.Ours, mysqlDB, options{dbURL: g.Nodes[1].URL(a.Database), presence: sharedParams(),
+	b := startKamailioOn(t, harness.Ours, mysqlDB, options{dbURL: g.Nodes[1].URL(a.Database), presence: sharedParams(), ctl: true,
 		expectedLog: []expectedLog{gone}})
 	nodes := []*kamailio{a, b}
 
@@ -184,12 +186,22 @@ func TestSharedNodesGalera(t *testing.T) {
 			}
 		}
 	}
+	// the changes made again, as presence.status counts them (and as logged: "made again")
 	retries := func() (n int) {
 		for _, k := range nodes {
+			m := regexp.MustCompile(`conflicts_retried: (\d+)`).FindStringSubmatch(k.kamcmd(t, "presence.status"))
+			if m == nil {
+				t.Fatalf("presence.status without conflicts_retried")
+			}
+			c, _ := strconv.Atoi(m[1])
+			n += c
 			for _, l := range k.logLines(t) {
 				if strings.Contains(l, ": made again") {
-					n++
+					c--
 				}
+			}
+			if c != 0 {
+				t.Errorf("node %d: conflicts_retried %s, %d more than logged", k.Port, m[1], c)
 			}
 		}
 		return n
