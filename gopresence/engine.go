@@ -30,15 +30,17 @@ const cseqRestartMargin = 1000
 
 // Engine is the presence server state and its rules. One per Kamailio instance.
 type Engine struct {
-	cfg     Config
-	log     Logger
-	store   db.Backend
-	shared  db.Shared // the shared mode's database (shared.go); nil: memory holds the state
-	writer  *db.Writer
-	dbTime  *timedBackend // what the writer commits through
-	shards  *shards
-	dialogs dialogIndex
-	now     func() time.Time
+	cfg    Config
+	log    Logger
+	store  db.Backend
+	shared db.Shared // the shared mode's database (shared.go); nil: memory holds the state
+	// conflictRetries counts the changes made again after a conflict (retryConflicts)
+	conflictRetries atomic.Int64
+	writer          *db.Writer
+	dbTime          *timedBackend // what the writer commits through
+	shards          *shards
+	dialogs         dialogIndex
+	now             func() time.Time
 
 	startTime int64
 	pid       int

@@ -21,6 +21,9 @@ type answer struct {
 	toTag   string // To tag of the reply (initial SUBSCRIBE), else the stack chooses
 	rows    [][]rpcField
 	subs    *subsInfo // the subscription a SUBSCRIBE left, for $subs
+	// conflict: the change was refused for a conflict with another node's (db.ErrConflict),
+	// to be made again (retryConflicts) rather than answered
+	conflict bool
 }
 
 // Reason phrases as stock sends them (reference §5.1), so operators' log parsers keep working.
@@ -41,9 +44,12 @@ func (e *Engine) internalError(why string) *answer {
 }
 
 // commitFailed answers a failed commit: the worker's deadline passed (it has answered 500
-// already; nothing was applied) → 503; the database server could not be used (down,
-// restarting: db.ErrUnavailable) → 503 with Retry-After (RFC 3261 §21.5.4: the client may try
-// again then), logged at err; any other storage failure → 500, logged.
+// already; nothing was applied) → 503; a conflict with another node's change (db.ErrConflict,
+// which backends also mark unavailable) → 503 with Retry-After marked as a conflict, logged at
+// info (retryConflicts makes the change again, and logs at err when it gives up); the database
+// server could not be used (down, restarting: db.ErrUnavailable) → 503 with Retry-After
+// (RFC 3261 §21.5.4: the client may try again then), logged at err; any other storage
+// failure → 500, logged.
 func (e *Engine) commitFailed(why string, err error) *answer {
 	switch {
 	case errors.Is(err, db.ErrDeadline):
@@ -51,7 +57,13 @@ func (e *Engine) commitFailed(why string, err error) *answer {
 		a := reply(503, "Service Unavailable", why+": overloaded")
 		a.header("Retry-After", "5")
 		return a
-	case errors.Is(err, db.ErrUnavailable), errors.Is(err, db.ErrConflict):
+	case errors.Is(err, db.ErrConflict):
+		e.logf("info", "%s: %v", why, err)
+		a := reply(503, "Service Unavailable", why+": conflict with another node's change")
+		a.header("Retry-After", "1")
+		a.conflict = true
+		return a
+	case errors.Is(err, db.ErrUnavailable):
 		e.logf("err", "%s: %v", why, err)
 		a := reply(503, "Service Unavailable", why+": database unavailable")
 		a.header("Retry-After", "5")

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/gopresence/gopresence/db"
@@ -150,23 +151,45 @@ func (e *Engine) drop(sh *shard) {
 // locked runs one request's change of presentity uri under its lock: a 2xx answer commits
 // (when the commit fails, the answer is an error and no NOTIFY leaves), any other answer, or
 // a panic, rolls back. A change the database rolled back for a conflict with another node's
-// (db.ErrConflict: a deadlock victim, a Galera certification failure) is made again on the
-// state committed since, a few times, before the request gets its 503.
+// is made again (retryConflicts).
 func (e *Engine) locked(uri string, dl time.Time, what string, change func(sh *shard) *answer) *answer {
+	return e.retryConflicts(dl, what+" "+uri, func() (*answer, error) {
+		return e.lockedOnce(uri, dl, what, change)
+	})
+}
+
+// retryConflicts runs one change (once) until it is not rolled back for a conflict with
+// another node's (db.ErrConflict: a deadlock victim, a Galera certification failure), each
+// run on the state committed since. On Galera two nodes changing one presentity at once
+// conflict at every commit of the other (row locks are each node's own), so a change is run
+// up to conflictTries times, after a random pause of at most conflictPause (the conflicting
+// nodes would otherwise meet again in step), while its deadline allows; then it gets 503.
+func (e *Engine) retryConflicts(dl time.Time, name string, once func() (*answer, error)) *answer {
 	for try := 1; ; try++ {
-		a, err := e.lockedOnce(uri, dl, what, change)
+		a, err := once()
 		if err == nil {
 			return a
 		}
-		if !errors.Is(err, db.ErrConflict) || try == conflictTries {
-			return e.commitFailed(what+" "+uri, err)
+		if !errors.Is(err, db.ErrConflict) {
+			return e.commitFailed(name, err)
 		}
-		e.logf("info", "%s %s: %v: made again", what, uri, err)
+		pause := time.Duration(mrand.Int64N(int64(conflictPause)))
+		if try == conflictTries || !dl.IsZero() && time.Now().Add(pause).After(dl) {
+			e.logf("err", "%s: %v: still conflicting after %d runs", name, err, try)
+			return e.commitFailed(name, err)
+		}
+		e.conflictRetries.Add(1)
+		e.logf("info", "%s: %v: made again", name, err)
+		time.Sleep(pause)
 	}
 }
 
-// conflictTries bounds the runs of one change that conflicts with other nodes' changes.
-const conflictTries = 3
+// conflictTries bounds the runs of one change that conflicts with other nodes' changes;
+// conflictPause bounds the pause before each new run.
+const (
+	conflictTries = 10
+	conflictPause = 5 * time.Millisecond
+)
 
 func (e *Engine) lockedOnce(uri string, dl time.Time, what string, change func(sh *shard) *answer) (*answer, error) {
 	sh, err := e.lockURI(uri, dl)
@@ -198,6 +221,10 @@ func (e *Engine) endChangeErr(sh *shard, a *answer, dl time.Time) (*answer, erro
 	if err := sh.txErr; err != nil && errors.Is(err, db.ErrConflict) {
 		e.unlock(sh, false) // the database rolled it back: the change is made again
 		return nil, err
+	}
+	if a.conflict { // a conflict the change saw other than in its writes (commitFailed)
+		e.unlock(sh, false)
+		return nil, db.ErrConflict
 	}
 	commit := a.code < 300
 	if commit && sh.tx != nil && !dl.IsZero() && time.Now().After(dl) {

@@ -300,3 +300,66 @@ func TestSharedPanicRollsBack(t *testing.T) {
 		t.Fatalf("the lock after a panic: %d", r.code)
 	}
 }
+
+// On Galera a change conflicts at every commit of another node's change of the presentity, so
+// a change is made again up to conflictTries times (a request that conflicts nine times in a
+// row still gets its 200, in-dialog SUBSCRIBEs too), but never past the request's deadline.
+func TestRetryConflicts(t *testing.T) {
+	e, _ := newTestEngine(t, memBackend.newURL(t), sharedParams)
+	store := e.store.(*memdb.DB)
+	var mu sync.Mutex
+	conflicts := 0
+	conflictNext := func(n int) {
+		mu.Lock()
+		conflicts = n
+		mu.Unlock()
+	}
+	store.FailWith(func(db.Op) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if conflicts > 0 {
+			conflicts--
+			return fmt.Errorf("%w: certification failed", db.ErrConflict)
+		}
+		return nil
+	})
+	const times = 9 // Galera needs this many (tests/integration/galera_test.go); not conflictTries-1
+	r := do(t, e, wire.TSubscribe, subscribe("w1", "", "600", 1))
+	if r.code != 200 {
+		t.Fatalf("subscribe: %d", r.code)
+	}
+	conflictNext(times)
+	if r := do(t, e, wire.TPublish, publish("", "60", pidf1)); r.code != 200 || len(r.notifs) != 1 {
+		t.Fatalf("a PUBLISH that conflicted %d times: %d, %d NOTIFYs", times, r.code, len(r.notifs))
+	}
+	conflictNext(times)
+	if r := do(t, e, wire.TSubscribe, subscribe("w1", r.toTag, "300", 2)); r.code != 200 || len(r.notifs) != 1 {
+		t.Fatalf("an in-dialog SUBSCRIBE that conflicted %d times: %d, %d NOTIFYs", times, r.code, len(r.notifs))
+	}
+	if n := e.conflictRetries.Load(); n != 2*times {
+		t.Fatalf("%d changes made again, want %d", n, 2*times)
+	}
+	// the deadline: a change that conflicts after 30 ms each run, for a worker that stops
+	// waiting in 150 ms, is not run conflictTries times (the answer no longer matters: the
+	// worker has answered 500)
+	runs := 0
+	store.FailWith(func(db.Op) error {
+		mu.Lock()
+		runs++
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond)
+		return fmt.Errorf("%w: certification failed", db.ErrConflict)
+	})
+	p := publish("", "60", pidf2)
+	p[wire.Deadline] = strconv.FormatInt(time.Now().Add(150*time.Millisecond).UnixMilli(), 10)
+	if r := do(t, e, wire.TPublish, p); r.code < 500 {
+		t.Fatalf("a PUBLISH that always conflicts: %d", r.code)
+	}
+	if runs >= conflictTries {
+		t.Fatalf("the conflicting PUBLISH was run %d times, past its deadline", runs)
+	}
+	store.FailWith(nil)
+	if pubs, _ := storedRows(t, e); pubs != 1 {
+		t.Fatalf("%d publications stored", pubs)
+	}
+}

@@ -32,7 +32,8 @@ func (t *timedBackend) Apply(ops []db.Op) error {
 
 // rpcStatus is one row of name=value integers: presentities, publications, subscriptions in
 // total, by state (subscriptions_<state>) and by event (subscriptions_event_<event>), the ops
-// waiting for a commit, and the database's last and mean transaction time in microseconds.
+// waiting for a commit, the database's last and mean transaction time in microseconds, and the
+// changes made again after a conflict.
 func (e *Engine) rpcStatus() *answer {
 	var pres, pubs, subs int
 	byState := map[string]int{}
@@ -76,6 +77,9 @@ func (e *Engine) rpcStatus() *answer {
 		row = append(row, num("db_last_us", t.last.Load()), num("db_mean_us", mean),
 			num("db_transactions", t.count.Load()))
 	}
+	// the shared mode's changes made again after a conflict with another node's (shared.go):
+	// frequent on Galera under concurrent load, rare on one server
+	row = append(row, num("conflicts_retried", e.conflictRetries.Load()))
 	a := reply(200, "OK", "")
 	a.rows = [][]rpcField{row}
 	return a

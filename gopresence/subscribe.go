@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -147,15 +148,22 @@ func orDefault(s, dflt string) string {
 }
 
 func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) *answer {
+	// a conflict with another node's change of the presentity is made again, as locked's
+	return e.retryConflicts(dl, "subscribe: dialog "+dk.CallID, func() (*answer, error) {
+		return e.inDialogSubscribeOnce(dk, event, expires, cseq, contact, conn, now, dl)
+	})
+}
+
+func (e *Engine) inDialogSubscribeOnce(dk db.DialogKey, event string, expires uint32, cseq int64, contact, conn string, now int64, dl time.Time) (*answer, error) {
 	sh, s, err := e.lockDialog(dk, dl)
 	if err != nil {
-		return e.commitFailed("subscribe: finding dialog "+dk.CallID, err)
+		return nil, fmt.Errorf("finding the dialog: %w", err)
 	}
 	if s == nil || s.key().event != event {
 		if s != nil {
 			e.unlock(sh, false)
 		}
-		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID)
+		return reply(481, "Subscription does not exist", "subscribe: no subscription for dialog "+dk.CallID), nil
 	}
 	ended := false
 	defer func() {
@@ -165,7 +173,7 @@ func (e *Engine) inDialogSubscribe(dk db.DialogKey, event string, expires uint32
 	}()
 	a := e.refreshLocked(sh, s, dk, expires, cseq, contact, conn, now, dl)
 	ended = true
-	return e.endChange(sh, a, dl, "subscribe", dk.CallID)
+	return e.endChangeErr(sh, a, dl)
 }
 
 // refreshLocked applies an in-dialog SUBSCRIBE to its subscription. Caller holds sh.mu.

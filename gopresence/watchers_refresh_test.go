@@ -59,7 +59,7 @@ func TestStatus(t *testing.T) {
 			t.Errorf("status %s = %q, want %q (%v)", name, r[name], want, r)
 		}
 	}
-	for _, name := range []string{"db_queue", "db_last_us", "db_mean_us", "db_transactions", "uptime"} {
+	for _, name := range []string{"db_queue", "db_last_us", "db_mean_us", "db_transactions", "uptime", "conflicts_retried"} {
 		if _, ok := r[name]; !ok {
 			t.Errorf("status has no %s: %v", name, r)
 		}

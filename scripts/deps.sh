@@ -13,7 +13,7 @@ build="$top/build"
 mkdir -p "$build"
 
 need_pkgs=(kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-json-modules kamailio-lua-modules sip-tester sqlite3
-           kamailio-mysql-modules mariadb-server mariadb-client
+           kamailio-mysql-modules mariadb-server mariadb-client galera-4 rsync
            libsqlite3-dev build-essential bison flex dpkg-dev pkg-config libxml2-dev)
 missing=()
 for p in "${need_pkgs[@]}"; do

@@ -30,6 +30,9 @@ type MariaDB struct {
 	Port                 int
 	User, Password       string
 
+	// extra are more server options (a Galera node's, galera.go)
+	extra []string
+
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -61,6 +64,25 @@ func StartMariaDB(dir string) (*MariaDB, error) {
 	if !MariaDBAvailable() {
 		return nil, errors.New("mariadb: mariadbd, mariadb-install-db or mariadb not installed (scripts/deps.sh)")
 	}
+	m, err := newMariaDB(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.install(); err != nil {
+		return nil, err
+	}
+	if err := m.Start(); err != nil {
+		return nil, err
+	}
+	if err := m.createUser(); err != nil {
+		m.Kill()
+		return nil, err
+	}
+	return m, nil
+}
+
+// newMariaDB names a server's files under dir, its port and its test user.
+func newMariaDB(dir string) (*MariaDB, error) {
 	port, err := FreePort(true)
 	if err != nil {
 		return nil, err
@@ -79,19 +101,14 @@ func StartMariaDB(dir string) (*MariaDB, error) {
 		}
 		m.Socket = filepath.Join(short, "mysqld.sock")
 	}
-	if err := m.install(); err != nil {
-		return nil, err
-	}
-	if err := m.Start(); err != nil {
-		return nil, err
-	}
+	return m, nil
+}
+
+// createUser creates the test user, who may do anything.
+func (m *MariaDB) createUser() error {
 	q := fmt.Sprintf("CREATE USER '%[1]s'@'127.0.0.1' IDENTIFIED BY '%[2]s'; CREATE USER '%[1]s'@'localhost' IDENTIFIED BY '%[2]s';"+
 		" GRANT ALL ON *.* TO '%[1]s'@'127.0.0.1'; GRANT ALL ON *.* TO '%[1]s'@'localhost';", m.User, m.Password)
-	if err := m.Exec("", q); err != nil {
-		m.Kill()
-		return nil, err
-	}
-	return m, nil
+	return m.Exec("", q)
 }
 
 // install creates the datadir. Its bootstrap server was seen to crash (SIGSEGV in an Aria
@@ -137,6 +154,7 @@ func (m *MariaDB) Start() error {
 	args := append([]string{"--no-defaults", "--datadir=" + m.DataDir, "--socket=" + m.Socket,
 		"--port=" + strconv.Itoa(m.Port), "--bind-address=127.0.0.1", "--pid-file=" + filepath.Join(m.Dir, "mariadb.pid"),
 		"--log-error=" + filepath.Join(m.Dir, "mariadb.err"), "--tmpdir=" + m.tmpDir()}, mariadbOptions...)
+	args = append(args, m.extra...)
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
