@@ -13,6 +13,39 @@ import (
 type kamailio struct {
 	*harness.Kamailio
 	children int
+	// the mariadb section: more nodes on the same database, and the server whose CPU counts
+	// with theirs (nil otherwise)
+	others []*harness.Kamailio
+	maria  *harness.MariaDB
+}
+
+// portB is the port of the scenarios' port_b key: the second node's, else the only one's.
+func (k *kamailio) portB() int {
+	if len(k.others) > 0 {
+		return k.others[0].Port
+	}
+	return k.Port
+}
+
+// CPU is the CPU seconds of every node's process group and, on MariaDB, of mariadbd's.
+func (k *kamailio) CPU() float64 {
+	s := k.Kamailio.CPU()
+	for _, o := range k.others {
+		s += o.CPU()
+	}
+	if k.maria != nil {
+		m, _ := harness.GroupCPU(k.maria.PGID())
+		s += m
+	}
+	return s
+}
+
+// Stop stops every node.
+func (k *kamailio) Stop() {
+	for _, o := range k.others {
+		o.Stop()
+	}
+	k.Kamailio.Stop()
 }
 
 // newKamailio prepares dir (a fresh one) for target: the cfg and, for stock, the DB with
