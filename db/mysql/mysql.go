@@ -99,7 +99,7 @@ func open(dbURL string, t db.Tables) (db.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db_url %q: %w", name, err)
 	}
-	h := sql.OpenDB(conn)
+	h := sql.OpenDB(readCommitted{conn})
 	// Writes are serialised by db.Writer (one transaction at a time); a second connection
 	// serves loads and a reconnect while the first is being replaced.
 	h.SetMaxOpenConns(4)

@@ -50,7 +50,8 @@ func (s *store) Lock(ctx context.Context, uri string) (db.Tx, error) {
 }
 
 func (s *store) lockOnce(ctx context.Context, uri string) (*sql.Tx, error) {
-	tx, err := s.h.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	// READ COMMITTED: every connection's level (session.go)
+	tx, err := s.h.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, classify(err)
 	}
