@@ -75,6 +75,9 @@ func Config(dbURL string) (*mysql.Config, error) {
 	c.Timeout, c.ReadTimeout, c.WriteTimeout = dialTimeout, ioTimeout, ioTimeout
 	// one round trip per statement (no server-side prepare that a reconnect would lose)
 	c.InterpolateParams = true
+	// the shared mode reads a presentity's three tables in one round trip (the arguments are
+	// interpolated and escaped by the driver, never spliced by us)
+	c.MultiStatements = true
 	// a node turned read-only (a failover) is a bad connection: the pool reconnects
 	c.RejectReadOnly = true
 	c.Logger = quietLogger{}

@@ -72,7 +72,14 @@ type sharedTx struct {
 }
 
 func (t *sharedTx) Load(uri, username, domain string) (db.Rows, error) {
-	r, err := sqlstore.LoadOne(t.ctx, t.tx, t.s.t, uri, username, domain)
+	// the three SELECTs in one round trip (multi-statements, Config)
+	q, args := sqlstore.LoadOneBatch(t.s.t, uri, username, domain)
+	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return db.Rows{}, wrap(err)
+	}
+	defer rows.Close()
+	r, err := sqlstore.ScanLoadOne(rows, t.s.t)
 	return r, wrap(err)
 }
 
