@@ -33,11 +33,16 @@ func (k *kamailio) CPU() float64 {
 	for _, o := range k.others {
 		s += o.CPU()
 	}
-	if k.maria != nil {
-		m, _ := harness.GroupCPU(k.maria.PGID())
-		s += m
+	return s + k.dbCPU()
+}
+
+// dbCPU is mariadbd's share of CPU (0 without it).
+func (k *kamailio) dbCPU() float64 {
+	if k.maria == nil {
+		return 0
 	}
-	return s
+	m, _ := harness.GroupCPU(k.maria.PGID())
+	return m
 }
 
 // Stop stops every node.

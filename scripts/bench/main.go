@@ -539,10 +539,13 @@ func cpuRunOn(target, scen string, children, rate int, name string, start starte
 	}
 	defer k.Stop()
 	time.Sleep(time.Second) // start-up work done
-	c0 := k.CPU()
+	c0, m0 := k.CPU(), k.dbCPU()
 	res := runLoad(k, file, rate, conf.cpuSec)
 	time.Sleep(time.Second) // replies to the last NOTIFYs, commits behind the last reply
-	c1 := k.CPU()
+	c1, m1 := k.CPU(), k.dbCPU()
+	if k.maria != nil {
+		logf("  %-5s of which mariadbd %.2f CPU s", target, m1-m0)
+	}
 	if res.st.success == 0 {
 		b.note("%s, %s, children=%d, CPU run at %d calls/s: no call succeeded: %s", who, scenarioNames[scen], children, rate, res.why)
 		return textVal("no calls")
