@@ -69,9 +69,14 @@ type sharedTx struct {
 	s   *store
 	tx  *sql.Tx
 	ctx context.Context
+	// the presentity Load read, and whether the change deleted any of its rows: then Commit
+	// deletes its lock row if nothing of it is left
+	uri, username, domain string
+	deleted               bool
 }
 
 func (t *sharedTx) Load(uri, username, domain string) (db.Rows, error) {
+	t.uri, t.username, t.domain = uri, username, domain
 	// the three SELECTs in one round trip (multi-statements, Config)
 	q, args := sqlstore.LoadOneBatch(t.s.t, uri, username, domain)
 	rows, err := t.tx.QueryContext(t.ctx, q, args...)
@@ -92,15 +97,40 @@ func (t *sharedTx) Apply(ops []db.Op) error {
 		if err != nil {
 			return fmt.Errorf("mysql: writing %s: %w", ops[i], classify(err))
 		}
+		switch ops[i].Kind {
+		case db.DeletePresentity, db.DeleteWatcher, db.DeleteAuthorization:
+			t.deleted = true
+		}
 	}
 	return nil
 }
 
 func (t *sharedTx) Commit() error {
+	if err := t.dropLock(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("mysql: deleting the lock of %s: %w", t.uri, classify(err))
+	}
 	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("mysql: commit: %w", classify(err))
 	}
 	return nil
+}
+
+// dropLock deletes the presentity's lock row when the change deleted rows and left no
+// publication, subscription or authorization of it, so that gopresence_lock holds a row per
+// presentity in use, not per presentity ever seen. It runs in the transaction that holds the
+// row: a change of the presentity waiting on it takes it again after the commit (its INSERT
+// creates the row anew). Only changes that deleted something pay the round trip.
+func (t *sharedTx) dropLock() error {
+	if !t.deleted || t.uri == "" {
+		return nil
+	}
+	tb := t.s.t
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM `+LockTable+` WHERE uri = ?
+ AND NOT EXISTS (SELECT 1 FROM `+tb.Presentity+` WHERE username = ? AND domain = ?)
+ AND NOT EXISTS (SELECT 1 FROM `+tb.ActiveWatchers+` WHERE presentity_uri = ?)
+ AND NOT EXISTS (SELECT 1 FROM `+tb.Watchers+` WHERE presentity_uri = ?)`, t.uri, t.username, t.domain, t.uri, t.uri)
+	return err
 }
 
 func (t *sharedTx) Rollback() error {
