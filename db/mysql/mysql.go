@@ -75,6 +75,9 @@ func Config(dbURL string) (*mysql.Config, error) {
 	c.Timeout, c.ReadTimeout, c.WriteTimeout = dialTimeout, ioTimeout, ioTimeout
 	// one round trip per statement (no server-side prepare that a reconnect would lose)
 	c.InterpolateParams = true
+	// the shared mode reads a presentity's three tables in one round trip (the arguments are
+	// interpolated and escaped by the driver, never spliced by us)
+	c.MultiStatements = true
 	// a node turned read-only (a failover) is a bad connection: the pool reconnects
 	c.RejectReadOnly = true
 	c.Logger = quietLogger{}
@@ -99,7 +102,7 @@ func open(dbURL string, t db.Tables) (db.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db_url %q: %w", name, err)
 	}
-	h := sql.OpenDB(conn)
+	h := sql.OpenDB(readCommitted{conn})
 	// Writes are serialised by db.Writer (one transaction at a time); a second connection
 	// serves loads and a reconnect while the first is being replaced.
 	h.SetMaxOpenConns(4)

@@ -109,6 +109,22 @@ func TestStorageSuite(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		LockRows: func(t *testing.T, dbURL string) []string {
+			rows, err := admin(t, dbName(dbURL)).Query("SELECT uri FROM " + LockTable + " ORDER BY uri")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var uris []string
+			for rows.Next() {
+				var u string
+				if err := rows.Scan(&u); err != nil {
+					t.Fatal(err)
+				}
+				uris = append(uris, u)
+			}
+			return uris
+		},
 	})
 }
 

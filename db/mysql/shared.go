@@ -50,21 +50,14 @@ func (s *store) Lock(ctx context.Context, uri string) (db.Tx, error) {
 }
 
 func (s *store) lockOnce(ctx context.Context, uri string) (*sql.Tx, error) {
-	tx, err := s.h.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	// READ COMMITTED: every connection's level (session.go)
+	tx, err := s.h.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, classify(err)
 	}
-	up := `UPDATE ` + LockTable + ` SET changes = changes + 1 WHERE uri = ?`
-	r, err := tx.ExecContext(ctx, up, uri)
-	if err == nil {
-		var n int64
-		if n, err = r.RowsAffected(); err == nil && n == 0 {
-			// the presentity's first change: its row (a concurrent first use waits on it)
-			if _, err = tx.ExecContext(ctx, `INSERT IGNORE INTO `+LockTable+` (uri) VALUES (?)`, uri); err == nil {
-				_, err = tx.ExecContext(ctx, up, uri)
-			}
-		}
-	}
+	// one statement takes the row, creating it at the presentity's first change (a concurrent
+	// first use waits on the inserted row)
+	_, err = tx.ExecContext(ctx, `INSERT INTO `+LockTable+` (uri) VALUES (?) ON DUPLICATE KEY UPDATE changes = changes + 1`, uri)
 	if err != nil {
 		tx.Rollback()
 		return nil, classify(err)
@@ -76,10 +69,22 @@ type sharedTx struct {
 	s   *store
 	tx  *sql.Tx
 	ctx context.Context
+	// the presentity Load read, and whether the change deleted any of its rows: then Commit
+	// deletes its lock row if nothing of it is left
+	uri, username, domain string
+	deleted               bool
 }
 
 func (t *sharedTx) Load(uri, username, domain string) (db.Rows, error) {
-	r, err := sqlstore.LoadOne(t.ctx, t.tx, t.s.t, uri, username, domain)
+	t.uri, t.username, t.domain = uri, username, domain
+	// the three SELECTs in one round trip (multi-statements, Config)
+	q, args := sqlstore.LoadOneBatch(t.s.t, uri, username, domain)
+	rows, err := t.tx.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return db.Rows{}, wrap(err)
+	}
+	defer rows.Close()
+	r, err := sqlstore.ScanLoadOne(rows, t.s.t)
 	return r, wrap(err)
 }
 
@@ -92,15 +97,40 @@ func (t *sharedTx) Apply(ops []db.Op) error {
 		if err != nil {
 			return fmt.Errorf("mysql: writing %s: %w", ops[i], classify(err))
 		}
+		switch ops[i].Kind {
+		case db.DeletePresentity, db.DeleteWatcher, db.DeleteAuthorization:
+			t.deleted = true
+		}
 	}
 	return nil
 }
 
 func (t *sharedTx) Commit() error {
+	if err := t.dropLock(); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("mysql: deleting the lock of %s: %w", t.uri, classify(err))
+	}
 	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("mysql: commit: %w", classify(err))
 	}
 	return nil
+}
+
+// dropLock deletes the presentity's lock row when the change deleted rows and left no
+// publication, subscription or authorization of it, so that gopresence_lock holds a row per
+// presentity in use, not per presentity ever seen. It runs in the transaction that holds the
+// row: a change of the presentity waiting on it takes it again after the commit (its INSERT
+// creates the row anew). Only changes that deleted something pay the round trip.
+func (t *sharedTx) dropLock() error {
+	if !t.deleted || t.uri == "" {
+		return nil
+	}
+	tb := t.s.t
+	_, err := t.tx.ExecContext(t.ctx, `DELETE FROM `+LockTable+` WHERE uri = ?
+ AND NOT EXISTS (SELECT 1 FROM `+tb.Presentity+` WHERE username = ? AND domain = ?)
+ AND NOT EXISTS (SELECT 1 FROM `+tb.ActiveWatchers+` WHERE presentity_uri = ?)
+ AND NOT EXISTS (SELECT 1 FROM `+tb.Watchers+` WHERE presentity_uri = ?)`, t.uri, t.username, t.domain, t.uri, t.uri)
+	return err
 }
 
 func (t *sharedTx) Rollback() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/gopresence/gopresence/db"
 )
@@ -22,6 +23,36 @@ func LoadOne(ctx context.Context, q Querier, t db.Tables, uri, username, domain 
 		return r, err
 	}
 	r.Authorizations, err = authorizations(ctx, q, t.Watchers, `WHERE presentity_uri = ?`, uri)
+	return r, err
+}
+
+// LoadOneBatch is LoadOne's three SELECTs as one text, with its arguments, for a database that
+// runs several statements in one round trip (MySQL's multi-statements); ScanLoadOne reads its
+// three result sets.
+func LoadOneBatch(t db.Tables, uri, username, domain string) (string, []any) {
+	q := presentitySelect(t.Presentity, `WHERE username = ? AND domain = ?`) + ";\n" +
+		watcherSelect(t.ActiveWatchers, `WHERE presentity_uri = ?`) + ";\n" +
+		authorizationSelect(t.Watchers, `WHERE presentity_uri = ?`)
+	return q, []any{username, domain, uri, uri}
+}
+
+// ScanLoadOne reads the result sets of LoadOneBatch's query.
+func ScanLoadOne(rows *sql.Rows, t db.Tables) (db.Rows, error) {
+	var r db.Rows
+	var err error
+	if r.Presentities, err = scanAll(rows, t.Presentity, scanPresentity); err != nil {
+		return r, err
+	}
+	if !rows.NextResultSet() {
+		return r, fmt.Errorf("loading %s: no result set (%v)", t.ActiveWatchers, rows.Err())
+	}
+	if r.Watchers, err = scanAll(rows, t.ActiveWatchers, scanWatcher); err != nil {
+		return r, err
+	}
+	if !rows.NextResultSet() {
+		return r, fmt.Errorf("loading %s: no result set (%v)", t.Watchers, rows.Err())
+	}
+	r.Authorizations, err = scanAll(rows, t.Watchers, scanAuthorization)
 	return r, err
 }
 

@@ -116,34 +116,51 @@ func LoadAuthorizations(ctx context.Context, q Querier, table string) ([]db.Auth
 // presentities, watchers and authorizations read the rows of their table that where (a WHERE
 // clause) selects.
 func presentities(ctx context.Context, q Querier, table, where string, args ...any) ([]db.Presentity, error) {
-	return load(ctx, q, table, `SELECT username, domain, event, etag, expires, received_time, body,
- sender, priority, COALESCE(ruid,'') FROM `+table+` `+where+` ORDER BY received_time, id`, args, func(rows *sql.Rows, p *db.Presentity) error {
-		return rows.Scan(&p.Username, &p.Domain, &p.Event, &p.ETag, &p.Expires,
-			&p.ReceivedTime, &p.Body, &p.Sender, &p.Priority, &p.RUID)
-	})
+	return load(ctx, q, table, presentitySelect(table, where), args, scanPresentity)
 }
 
 func watchers(ctx context.Context, q Querier, table, where string, args ...any) ([]db.Watcher, error) {
-	return load(ctx, q, table, `SELECT presentity_uri, watcher_username, watcher_domain, to_user,
- to_domain, event, COALESCE(event_id,''), to_tag, from_tag, callid, local_cseq, remote_cseq,
- contact, COALESCE(record_route,''), expires, status, COALESCE(reason,''), version, socket_info,
- local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM `+table+`
- `+where+` ORDER BY id`, args, func(rows *sql.Rows, w *db.Watcher) error {
-		return rows.Scan(&w.PresentityURI, &w.WatcherUsername, &w.WatcherDomain, &w.ToUser,
-			&w.ToDomain, &w.Event, &w.EventID, &w.ToTag, &w.FromTag, &w.CallID, &w.LocalCSeq,
-			&w.RemoteCSeq, &w.Contact, &w.RecordRoute, &w.Expires, &w.Status, &w.Reason,
-			&w.Version, &w.SocketInfo, &w.LocalContact, &w.FromUser, &w.FromDomain, &w.Flags,
-			&w.UserAgent)
-	})
+	return load(ctx, q, table, watcherSelect(table, where), args, scanWatcher)
 }
 
 func authorizations(ctx context.Context, q Querier, table, where string, args ...any) ([]db.Authorization, error) {
-	return load(ctx, q, table, `SELECT presentity_uri, watcher_username,
- watcher_domain, event, status, COALESCE(reason,''), inserted_time FROM `+table+` `+where+` ORDER BY id`, args,
-		func(rows *sql.Rows, a *db.Authorization) error {
-			return rows.Scan(&a.PresentityURI, &a.WatcherUsername, &a.WatcherDomain, &a.Event,
-				&a.Status, &a.Reason, &a.InsertedTime)
-		})
+	return load(ctx, q, table, authorizationSelect(table, where), args, scanAuthorization)
+}
+
+func presentitySelect(table, where string) string {
+	return `SELECT username, domain, event, etag, expires, received_time, body,
+ sender, priority, COALESCE(ruid,'') FROM ` + table + ` ` + where + ` ORDER BY received_time, id`
+}
+
+func scanPresentity(rows *sql.Rows, p *db.Presentity) error {
+	return rows.Scan(&p.Username, &p.Domain, &p.Event, &p.ETag, &p.Expires,
+		&p.ReceivedTime, &p.Body, &p.Sender, &p.Priority, &p.RUID)
+}
+
+func watcherSelect(table, where string) string {
+	return `SELECT presentity_uri, watcher_username, watcher_domain, to_user,
+ to_domain, event, COALESCE(event_id,''), to_tag, from_tag, callid, local_cseq, remote_cseq,
+ contact, COALESCE(record_route,''), expires, status, COALESCE(reason,''), version, socket_info,
+ local_contact, from_user, from_domain, flags, COALESCE(user_agent,'') FROM ` + table + `
+ ` + where + ` ORDER BY id`
+}
+
+func scanWatcher(rows *sql.Rows, w *db.Watcher) error {
+	return rows.Scan(&w.PresentityURI, &w.WatcherUsername, &w.WatcherDomain, &w.ToUser,
+		&w.ToDomain, &w.Event, &w.EventID, &w.ToTag, &w.FromTag, &w.CallID, &w.LocalCSeq,
+		&w.RemoteCSeq, &w.Contact, &w.RecordRoute, &w.Expires, &w.Status, &w.Reason,
+		&w.Version, &w.SocketInfo, &w.LocalContact, &w.FromUser, &w.FromDomain, &w.Flags,
+		&w.UserAgent)
+}
+
+func authorizationSelect(table, where string) string {
+	return `SELECT presentity_uri, watcher_username,
+ watcher_domain, event, status, COALESCE(reason,''), inserted_time FROM ` + table + ` ` + where + ` ORDER BY id`
+}
+
+func scanAuthorization(rows *sql.Rows, a *db.Authorization) error {
+	return rows.Scan(&a.PresentityURI, &a.WatcherUsername, &a.WatcherDomain, &a.Event,
+		&a.Status, &a.Reason, &a.InsertedTime)
 }
 
 func load[T any](ctx context.Context, q Querier, table, query string, args []any, scan func(*sql.Rows, *T) error) ([]T, error) {
@@ -152,6 +169,11 @@ func load[T any](ctx context.Context, q Querier, table, query string, args []any
 		return nil, fmt.Errorf("loading %s: %w", table, err)
 	}
 	defer rows.Close()
+	return scanAll(rows, table, scan)
+}
+
+// scanAll reads the rows of rows' current result set.
+func scanAll[T any](rows *sql.Rows, table string, scan func(*sql.Rows, *T) error) ([]T, error) {
 	var out []T
 	for rows.Next() {
 		var v T

@@ -24,6 +24,7 @@ func sharedSuite(t *testing.T, tg Target) {
 		{"RollbackLeavesNothing", sharedRollback},
 		{"LockExcludesOtherHandle", sharedLockExcludes},
 		{"DialogAndDueRows", sharedDialogAndDue},
+		{"LockRowGoesWithLastRow", sharedLockRowGoes},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.run(t, tg) })
 	}
@@ -175,4 +176,47 @@ func sharedDialogAndDue(t *testing.T, tg Target) {
 	if err != nil || len(pubs) != 1 || pubs[0] != [2]string{"dave", "ex.com"} {
 		t.Fatalf("DuePublications: %v, %v", pubs, err)
 	}
+}
+
+// A presentity's lock row (where the backend has one) stays while any publication,
+// subscription or authorization of it does, and goes with the change that deletes the last.
+func sharedLockRowGoes(t *testing.T, tg Target) {
+	if tg.LockRows == nil {
+		t.Skip("the backend keeps no lock rows")
+	}
+	url := tg.NewURL(t)
+	b := open(t, url, db.DefaultTables)
+	const uri = "sip:alice@ex.com"
+	change := func(ops ...db.Op) {
+		t.Helper()
+		tx := lock(t, b, uri)
+		if _, err := tx.Load(uri, "alice", "ex.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Apply(ops); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what string, rows ...string) {
+		t.Helper()
+		if got := tg.LockRows(t, url); !slices.Equal(got, rows) {
+			t.Fatalf("%s: lock rows %q, want %q", what, got, rows)
+		}
+	}
+	p, w := pres("r1", "e1"), watcher("c1")
+	a := &db.Authorization{PresentityURI: uri, WatcherUsername: "bob", WatcherDomain: "ex.com", Event: "presence", Status: 1}
+	change(db.Op{Kind: db.InsertPresentity, Presentity: p}, db.Op{Kind: db.InsertWatcher, Watcher: w},
+		db.Op{Kind: db.SetAuthorization, Auth: a})
+	want("after the first change", uri)
+	change(db.Op{Kind: db.DeletePresentity, RUID: p.RUID})
+	want("with a subscription and an authorization left", uri)
+	change(db.Op{Kind: db.DeleteWatcher, Dialog: db.DialogKey{CallID: w.CallID, ToTag: w.ToTag, FromTag: w.FromTag}})
+	want("with an authorization left", uri)
+	change(db.Op{Kind: db.DeleteAuthorization, Auth: a})
+	want("with nothing left")
+	change(db.Op{Kind: db.InsertPresentity, Presentity: p})
+	want("after a new first change", uri)
 }

@@ -21,6 +21,10 @@ type Target struct {
 	// SetVersion rewrites a table's row in the version table of the database at dbURL behind
 	// the backend's back, as a database made for another Kamailio version would have it.
 	SetVersion func(t *testing.T, dbURL, table string, version int)
+	// LockRows, for a backend that keeps a row per presentity for the shared mode's locks
+	// (MySQL's gopresence_lock), returns those rows' URIs in the database at dbURL; nil: the
+	// backend keeps none (its lock is the database's).
+	LockRows func(t *testing.T, dbURL string) []string
 }
 
 // Run runs the suite.

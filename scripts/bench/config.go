@@ -36,6 +36,10 @@ type config struct {
 	heldRate           int
 	heldWindow         int
 
+	mariadbNodes    []int
+	mariadbChildren int
+	mariadbRates    []int
+
 	shmMB, pkgMB int
 	heldPkgMB    int
 	debug        int
@@ -105,12 +109,12 @@ func loadConfig() {
 		}
 	}
 	c.sections = map[string]bool{}
-	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,blf,held,gobench"), ",") {
+	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,blf,held,mariadb,gobench"), ",") {
 		switch s {
-		case "rate", "cpu", "fanout", "blf", "held", "gobench":
+		case "rate", "cpu", "fanout", "blf", "held", "mariadb", "gobench":
 			c.sections[s] = true
 		default:
-			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, blf, held, gobench)", s)
+			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, blf, held, mariadb, gobench)", s)
 		}
 	}
 	c.children = envInts("BENCH_CHILDREN", "1,4")
@@ -130,6 +134,9 @@ func loadConfig() {
 	c.heldChildren = envInt("BENCH_HELD_CHILDREN", 1)
 	c.heldRate = envInt("BENCH_HELD_RATE", 2000)
 	c.heldWindow = envInt("BENCH_HELD_WINDOW", 20)
+	c.mariadbNodes = envInts("BENCH_MARIADB_NODES", "1,2")
+	c.mariadbChildren = envInt("BENCH_MARIADB_CHILDREN", 4)
+	c.mariadbRates = envInts("BENCH_MARIADB_RATES", "25,50,100,200,400,800,1600")
 	c.shmMB = envInt("BENCH_SHM_MB", 1024)
 	c.pkgMB = envInt("BENCH_PKG_MB", 32)
 	c.heldPkgMB = envInt("BENCH_HELD_PKG_MB", 512)

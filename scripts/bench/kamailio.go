@@ -13,6 +13,44 @@ import (
 type kamailio struct {
 	*harness.Kamailio
 	children int
+	// the mariadb section: more nodes on the same database, and the server whose CPU counts
+	// with theirs (nil otherwise)
+	others []*harness.Kamailio
+	maria  *harness.MariaDB
+}
+
+// portB is the port of the scenarios' port_b key: the second node's, else the only one's.
+func (k *kamailio) portB() int {
+	if len(k.others) > 0 {
+		return k.others[0].Port
+	}
+	return k.Port
+}
+
+// CPU is the CPU seconds of every node's process group and, on MariaDB, of mariadbd's.
+func (k *kamailio) CPU() float64 {
+	s := k.Kamailio.CPU()
+	for _, o := range k.others {
+		s += o.CPU()
+	}
+	return s + k.dbCPU()
+}
+
+// dbCPU is mariadbd's share of CPU (0 without it).
+func (k *kamailio) dbCPU() float64 {
+	if k.maria == nil {
+		return 0
+	}
+	m, _ := harness.GroupCPU(k.maria.PGID())
+	return m
+}
+
+// Stop stops every node.
+func (k *kamailio) Stop() {
+	for _, o := range k.others {
+		o.Stop()
+	}
+	k.Kamailio.Stop()
 }
 
 // newKamailio prepares dir (a fresh one) for target: the cfg and, for stock, the DB with

@@ -134,6 +134,7 @@ func run() {
 	section("fanout", fanoutSection)
 	section("blf", blfSection)
 	section("held", heldSection)
+	section("mariadb", mariadbSection)
 	section("gobench", goBenchSection)
 
 	table := b.table()
@@ -290,19 +291,36 @@ type search struct {
 // changes over minutes). Then one refinement step per target between its last good and first
 // bad step.
 func rateSearch(scen string, children int) map[string]val {
-	logf("rate: %s, children=%d", scenarioNames[scen], children)
+	return rateSearchOn(scen, children, conf.rates, "rate", startScenario(scen))
+}
+
+// starter starts one target's Kamailio (or nodes) for a step in a fresh directory; nil when it
+// did not start (reported).
+type starter func(target string, children int, dir string) *kamailio
+
+// startScenario is the starter of the SQLite sections: one instance with scen's companions.
+func startScenario(scen string) starter {
+	return func(target string, children int, dir string) *kamailio {
+		return startTargetWith(target, children, dir, conf.pkgMB, scenarioCompanions[scen]...)
+	}
+}
+
+// rateSearchOn is rateSearch through the given rates with the instances start makes, its
+// steps' directories under work/<name>.
+func rateSearchOn(scen string, children int, rates []int, name string, start starter) map[string]val {
+	logf("%s: %s, children=%d", name, scenarioNames[scen], children)
 	var ss []*search
 	for _, t := range targets() {
 		ss = append(ss, &search{target: t})
 	}
-	for _, rate := range conf.rates {
+	for _, rate := range rates {
 		active := false
 		for _, s := range ss {
 			if s.done {
 				continue
 			}
 			active = true
-			res, ok := runStepRetry(s.target, scen, children, rate)
+			res, ok := runStepRetry(s.target, scen, children, rate, name, start)
 			switch {
 			case !ok:
 				s.dead, s.done = true, true
@@ -328,7 +346,7 @@ func rateSearch(scen string, children int) map[string]val {
 		}
 		if conf.refine && s.lastGood > 0 && s.firstBad > s.lastGood*5/4 {
 			mid := (s.lastGood + s.firstBad) / 2
-			if res, ok := runStepRetry(s.target, scen, children, mid); ok && res.ok {
+			if res, ok := runStepRetry(s.target, scen, children, mid, name, start); ok && res.ok {
 				s.lastGood = mid
 			} else if ok {
 				s.bad = res
@@ -336,7 +354,7 @@ func rateSearch(scen string, children int) map[string]val {
 		}
 		b.note("%s, %s, children=%d: first failing step %d calls/s: %s", s.target, scenarioNames[scen], children, s.bad.rate, s.bad.why)
 		if s.lastGood == 0 {
-			out[s.target] = val{v: float64(conf.rates[0]), op: "<", txt: fmt.Sprintf("<%d", conf.rates[0]), ok: true}
+			out[s.target] = val{v: float64(rates[0]), op: "<", txt: fmt.Sprintf("<%d", rates[0]), ok: true}
 		} else {
 			out[s.target] = val{v: float64(s.lastGood), txt: fmt.Sprint(s.lastGood), ok: true}
 		}
@@ -346,11 +364,11 @@ func rateSearch(scen string, children int) map[string]val {
 
 // runStepRetry is runStep, with a failed step run once more (BENCH_RETRY=1): a step fails only
 // when it fails twice, so that a burst of other work on the machine does not end the search.
-func runStepRetry(target, scen string, children, rate int) (stepResult, bool) {
-	res, ok := runStep(target, scen, children, rate)
+func runStepRetry(target, scen string, children, rate int, name string, start starter) (stepResult, bool) {
+	res, ok := runStep(target, scen, children, rate, name, start)
 	if ok && !res.ok && conf.retry {
 		logf("  %-5s %5d calls/s: once more", target, rate)
-		again, ok2 := runStep(target, scen, children, rate)
+		again, ok2 := runStep(target, scen, children, rate, name, start)
 		if !ok2 || again.ok {
 			return again, ok2
 		}
@@ -360,9 +378,9 @@ func runStepRetry(target, scen string, children, rate int) (stepResult, bool) {
 
 // runStep runs one step of the search on a fresh Kamailio and DB: rate calls/s for stepSec.
 // ok is false when the target did not start.
-func runStep(target, scen string, children, rate int) (stepResult, bool) {
-	dir := filepath.Join(conf.work, "rate", fmt.Sprintf("%s-c%d-%s-%d", scen, children, target, rate))
-	k := startTargetWith(target, children, dir, conf.pkgMB, scenarioCompanions[scen]...)
+func runStep(target, scen string, children, rate int, name string, start starter) (stepResult, bool) {
+	dir := filepath.Join(conf.work, name, fmt.Sprintf("%s-c%d-%s-%d", scen, children, target, rate))
+	k := start(target, children, dir)
 	if k == nil {
 		return stepResult{}, false
 	}
@@ -504,22 +522,30 @@ func aboveFloor(total, floor val) val {
 // cpuRun measures target's Kamailio CPU per 1,000 successful calls of scen at rate; the floor
 // target runs scen's _floor scenario.
 func cpuRun(target, scen string, children, rate int) val {
+	return cpuRunOn(target, scen, children, rate, "cpu", startTarget)
+}
+
+// cpuRunOn is cpuRun with the instances start makes, its directory under work/<name>.
+func cpuRunOn(target, scen string, children, rate int, name string, start starter) val {
 	file, who := scen, target
 	if target == harness.Floor {
 		file, who = scen+"_floor", "floor (Kamailio without presence module)"
 	}
 	logf("cpu: %s %s children=%d at %d calls/s for %d s", target, scenarioNames[scen], children, rate, conf.cpuSec)
-	dir := filepath.Join(conf.work, "cpu", fmt.Sprintf("%s-c%d-%s", scen, children, target))
-	k := startTarget(target, children, dir)
+	dir := filepath.Join(conf.work, name, fmt.Sprintf("%s-c%d-%s", scen, children, target))
+	k := start(target, children, dir)
 	if k == nil {
 		return textVal("did not start")
 	}
 	defer k.Stop()
 	time.Sleep(time.Second) // start-up work done
-	c0 := k.CPU()
+	c0, m0 := k.CPU(), k.dbCPU()
 	res := runLoad(k, file, rate, conf.cpuSec)
 	time.Sleep(time.Second) // replies to the last NOTIFYs, commits behind the last reply
-	c1 := k.CPU()
+	c1, m1 := k.CPU(), k.dbCPU()
+	if k.maria != nil {
+		logf("  %-5s of which mariadbd %.2f CPU s", target, m1-m0)
+	}
 	if res.st.success == 0 {
 		b.note("%s, %s, children=%d, CPU run at %d calls/s: no call succeeded: %s", who, scenarioNames[scen], children, rate, res.why)
 		return textVal("no calls")

@@ -26,6 +26,8 @@ func startSipp(k *kamailio, o harness.SippOptions) (*sippRun, error) {
 	o.Name = "sipp-" + o.Name
 	o.Scenario = filepath.Join(conf.scenDir, o.Scenario+".xml")
 	o.Server, o.Dir, o.Stats, o.Messages, o.Nice = k.Port, k.Dir, true, conf.sippTrace, conf.nice
+	// publish_cycle and subscribe_cycle send to port_a and port_b in turn
+	o.Keys = append(o.Keys, "port_a", fmt.Sprint(k.Port), "port_b", fmt.Sprint(k.portB()))
 	if o.Limit == 0 {
 		o.Limit = o.Calls
 	}

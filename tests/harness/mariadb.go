@@ -201,6 +201,17 @@ func (m *MariaDB) errTail() string {
 // at most 30 s (then kills it).
 func (m *MariaDB) Stop() error { return m.end(syscall.SIGTERM) }
 
+// PGID is the process group of the running server (0 when stopped): GroupCPU(PGID()) is its
+// CPU, which the bench counts with Kamailio's when Kamailio's tables are on it.
+func (m *MariaDB) PGID() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
+
 // Kill ends the server at once (SIGKILL), as a crash does: InnoDB recovers at the next Start.
 func (m *MariaDB) Kill() error { return m.end(syscall.SIGKILL) }
 
