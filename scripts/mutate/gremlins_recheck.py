@@ -33,7 +33,7 @@ def main():
     work = tempfile.mkdtemp(prefix='recheck-')
     for x in ('go.mod', 'go.sum'):
         shutil.copy(os.path.join(top, x), work)
-    for x in ('gopresence', 'db', 'internal', 'cgo', 'module'):
+    for x in ('gopresence', 'db', 'internal', 'cgo', 'module', 'tests'):
         if os.path.isdir(os.path.join(top, x)):
             shutil.copytree(os.path.join(top, x), os.path.join(work, x))
     env = dict(os.environ, GOFLAGS='-count=1')
