@@ -79,3 +79,14 @@ func TestCoreCaseHash(t *testing.T) {
 		}
 	}
 }
+
+// core_case_hash folds exactly 'A'..'Z': the two ends fold, the bytes beside them ('@' and '['
+// before 'a' and after 'z' in ASCII: '`' and '{') do not.
+func TestCoreCaseHashFoldsAToZ(t *testing.T) {
+	if a, b := coreCaseHash("AZ", "ZA"), coreCaseHash("az", "za"); a != b {
+		t.Errorf("coreCaseHash(AZ, ZA) = %d, coreCaseHash(az, za) = %d: not folded", a, b)
+	}
+	if a, b := coreCaseHash("@[", "[@"), coreCaseHash("`{", "{`"); a == b {
+		t.Errorf("coreCaseHash folds '@' and '[' (%d)", a)
+	}
+}

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -329,5 +330,29 @@ func TestServerRestartSurvived(t *testing.T) {
 	}
 	if want := "[before0 after0 before1 after1]"; fmt.Sprint(ruids) != want {
 		t.Errorf("rows %v, want %s", ruids, want)
+	}
+}
+
+// Every Lock of a presentity updates its row of gopresence_lock, the first one too (after
+// creating it): the update is what two nodes' transactions of one presentity collide on.
+func TestLockUpdatesItsRowEveryTime(t *testing.T) {
+	u := newURL(t)
+	b, err := db.Open(u, db.DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for want := 1; want <= 2; want++ {
+		tx, err := b.(db.Shared).Lock(context.Background(), "sip:alice@ex.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := admin(t, dbName(u)).QueryRow("SELECT changes FROM " + LockTable + " WHERE uri = 'sip:alice@ex.com'").Scan(&n); err != nil || n != want {
+			t.Fatalf("after Lock %d: changes = %d, %v; want %d", want, n, err, want)
+		}
 	}
 }
