@@ -356,3 +356,47 @@ func TestLockUpdatesItsRowEveryTime(t *testing.T) {
 		}
 	}
 }
+
+// A rollback that cannot reach the server (its connection killed) is reported as the outage it
+// is, not taken for done; a rollback after the commit is no error.
+func TestRollbackOfKilledConnectionReported(t *testing.T) {
+	u := newURL(t)
+	b, err := db.Open(u, db.DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	done, err := b.(db.Shared).Lock(ctx, "sip:alice@ex.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Rollback(); err != nil {
+		t.Errorf("Rollback after Commit: %v", err)
+	}
+	tx, err := b.(db.Shared).Lock(ctx, "sip:alice@ex.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := admin(t, "mysql")
+	rows, err := h.Query("SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()", dbName(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		h.Exec(fmt.Sprintf("KILL %d", id))
+	}
+	if err := tx.Rollback(); !errors.Is(err, db.ErrUnavailable) {
+		t.Fatalf("Rollback on a killed connection (%d killed): %v, want db.ErrUnavailable", len(ids), err)
+	}
+}
