@@ -90,10 +90,10 @@ func TestRPCHardState(t *testing.T) {
 	}
 }
 
-// A hard state for a presentity that holds no publication is its first one; removing one that
-// is not held changes nothing and still answers 200.
+// A hard state for a presentity that holds no publication is its first one (never expiring);
+// removing one that is not held changes nothing and still answers 200.
 func TestRPCHardStateWithoutPublication(t *testing.T) {
-	e, _, _ := subscribed(t, "")
+	e, c, _ := subscribed(t, "")
 	hard := `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@ex.com"><tuple id="h"><status><basic>open</basic></status></tuple></presence>`
 	if f := rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2", "none.xml"); f.Str(wire.Code) != "200" {
 		t.Fatalf("type 2 removing what is not held: %s %s", f.Str(wire.Code), f.Str(wire.Reason))
@@ -106,5 +106,10 @@ func TestRPCHardStateWithoutPublication(t *testing.T) {
 	}
 	if s := e.Stats(); s.Publications != 1 || lastETag(t, e) != "hard.xml" {
 		t.Fatalf("after the first hard state: %+v", s)
+	}
+	c.t = c.t.Add(1000 * time.Hour) // stored with expires -1: it never expires
+	e.expirePublications()
+	if s := e.Stats(); s.Publications != 1 {
+		t.Fatalf("the first hard state expired: %+v", s)
 	}
 }
