@@ -3,6 +3,7 @@ package gopresence
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -63,6 +64,15 @@ func TestStatus(t *testing.T) {
 		if _, ok := r[name]; !ok {
 			t.Errorf("status has no %s: %v", name, r)
 		}
+	}
+}
+
+// presence.status's uptime is the seconds since the engine started, by the engine's clock.
+func TestStatusUptime(t *testing.T) {
+	e, c := newTestEngine(t, "", "")
+	c.t = c.t.Add(90 * time.Second)
+	if r := rpcRows(rpc(t, e, "status"))[0]; r["uptime"] != "90" {
+		t.Errorf("uptime %q after 90 s, want 90", r["uptime"])
 	}
 }
 
