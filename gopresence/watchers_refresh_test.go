@@ -101,3 +101,17 @@ func TestCoreCaseHashFoldsAToZ(t *testing.T) {
 		t.Errorf("coreCaseHash folds '@' and '[' (%d)", a)
 	}
 }
+
+// presentity_show "full" shows the bodies, "basic" does not (presentity_list's two modes).
+func TestPresentityShowModes(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	do(t, e, wire.TPublish, publish("", "60", pidf1))
+	full := rpcRows(rpc(t, e, "presentity_show", "full", "alice", "ex.com"))
+	basic := rpcRows(rpc(t, e, "presentity_show", "basic", "alice", "ex.com"))
+	if len(full) != 1 || full[0]["body"] != pidf1 {
+		t.Errorf("full: %v", full)
+	}
+	if _, ok := basic[0]["body"]; len(basic) != 1 || ok {
+		t.Errorf("basic: %v", basic)
+	}
+}
