@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -106,6 +107,11 @@ func TestRPCHardStateWithoutPublication(t *testing.T) {
 	}
 	if s := e.Stats(); s.Publications != 1 || lastETag(t, e) != "hard.xml" {
 		t.Fatalf("after the first hard state: %+v", s)
+	}
+	// its priority is a new publication's: seconds since PRES_PRIORITY_TBASE
+	want := fmt.Sprint(c.t.Unix() - 1420070400)
+	if rows := rpcRows(rpc(t, e, "presentity_list", "full")); len(rows) != 1 || rows[0]["priority"] != want {
+		t.Fatalf("hard state row %v, want priority %s", rows, want)
 	}
 	c.t = c.t.Add(1000 * time.Hour) // stored with expires -1: it never expires
 	e.expirePublications()
