@@ -69,3 +69,44 @@ func TestRedactURL(t *testing.T) {
 		t.Errorf("String: %s", s)
 	}
 }
+
+// The edges of ParseURL's checks: the shortest URL it takes, the highest port, and an '@'
+// right after the user's own '@' (the user ends at the last one before the host).
+func TestParseURLEdges(t *testing.T) {
+	for in, want := range map[string]URL{
+		"s://a/b":               {"s", "", "", "a", 0, "b"},
+		"mysql://u:p@h:65535/k": {"mysql", "u", "p", "h", 65535, "k"},
+		"mysql://u@@h/k":        {"mysql", "u@", "", "h", 0, "k"},
+	} {
+		got, err := ParseURL(in)
+		if err != nil || got != want {
+			t.Errorf("%s: got %+v %v, want %+v", in, got, err, want)
+		}
+	}
+	if _, err := ParseURL("s://a/"); err == nil {
+		t.Error(`"s://a/" (6 bytes) accepted`)
+	}
+}
+
+// String writes "user@" exactly when there is a user or a password, and masks the password.
+func TestURLStringUserPart(t *testing.T) {
+	for _, c := range []struct {
+		u    URL
+		want string
+	}{
+		{URL{Scheme: "mysql", User: "u", Host: "h", Database: "k"}, "mysql://u@h/k"},
+		{URL{Scheme: "mysql", Password: "p", Host: "h", Database: "k"}, "mysql://:xxxx@h/k"},
+		{URL{Scheme: "mysql", Host: "h", Port: 3306, Database: "k"}, "mysql://h:3306/k"},
+	} {
+		if got := c.u.String(); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.u, got, c.want)
+		}
+	}
+}
+
+// Without a scheme everything up to the last '@' is masked, even when nothing stands before it.
+func TestRedactURLLeadingAt(t *testing.T) {
+	if got := RedactURL("@h"); got != "xxxx@h" {
+		t.Errorf("RedactURL(@h) = %s, want xxxx@h", got)
+	}
+}

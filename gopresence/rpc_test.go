@@ -1,6 +1,7 @@
 package gopresence
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,5 +88,34 @@ func TestRPCHardState(t *testing.T) {
 	}
 	if f = rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2"); f.Str(wire.Code) != "500" {
 		t.Fatalf("type 2 without a file name: %s", f.Str(wire.Code))
+	}
+}
+
+// A hard state for a presentity that holds no publication is its first one (never expiring);
+// removing one that is not held changes nothing and still answers 200.
+func TestRPCHardStateWithoutPublication(t *testing.T) {
+	e, c, _ := subscribed(t, "")
+	hard := `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@ex.com"><tuple id="h"><status><basic>open</basic></status></tuple></presence>`
+	if f := rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2", "none.xml"); f.Str(wire.Code) != "200" {
+		t.Fatalf("type 2 removing what is not held: %s %s", f.Str(wire.Code), f.Str(wire.Reason))
+	}
+	if s := e.Stats(); s.Publications != 0 {
+		t.Fatalf("%d publications held after removing nothing", s.Publications)
+	}
+	if f := rpc(t, e, "refreshWatchers", "sip:alice@ex.com", "presence", "2", "hard.xml", hard); f.Str(wire.Code) != "200" {
+		t.Fatalf("type 2 with a document: %s %s", f.Str(wire.Code), f.Str(wire.Reason))
+	}
+	if s := e.Stats(); s.Publications != 1 || lastETag(t, e) != "hard.xml" {
+		t.Fatalf("after the first hard state: %+v", s)
+	}
+	// its priority is a new publication's: seconds since PRES_PRIORITY_TBASE
+	want := fmt.Sprint(c.t.Unix() - 1420070400)
+	if rows := rpcRows(rpc(t, e, "presentity_list", "full")); len(rows) != 1 || rows[0]["priority"] != want {
+		t.Fatalf("hard state row %v, want priority %s", rows, want)
+	}
+	c.t = c.t.Add(1000 * time.Hour) // stored with expires -1: it never expires
+	e.expirePublications()
+	if s := e.Stats(); s.Publications != 1 {
+		t.Fatalf("the first hard state expired: %+v", s)
 	}
 }

@@ -175,3 +175,15 @@ func TestNotifyFailureLogged(t *testing.T) {
 		t.Fatalf("a 300: %q, %+v", logs.lines, e.Stats())
 	}
 }
+
+// A NOTIFY answered 481 removes the subscription, and says so once the removal is committed
+// (no error logged).
+func TestNotifyRemovalLogged(t *testing.T) {
+	e, _, tt := subscribed(t, "")
+	logs := &captureLog{}
+	e.log = logs
+	notifyResult(t, e, "w1", tt, "481")
+	if !logs.has("[info] NOTIFY in dialog w1 got 481: subscription removed") || logs.has("[err]") || e.Stats().Subscriptions != 0 {
+		t.Fatalf("a 481: %q, %+v", logs.lines, e.Stats())
+	}
+}

@@ -3,6 +3,7 @@ package gopresence
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/gopresence/gopresence/gopresence/wire"
 )
@@ -66,6 +67,16 @@ func TestStatus(t *testing.T) {
 	}
 }
 
+// presence.status's uptime is the seconds since the engine started, by the engine's clock.
+func TestStatusUptime(t *testing.T) {
+	e, c := newTestEngine(t, "", "")
+	e.startTime = c.t.Unix() // New read the real clock before the test's was installed
+	c.t = c.t.Add(90 * time.Second)
+	if r := rpcRows(rpc(t, e, "status"))[0]; r["uptime"] != "90" {
+		t.Errorf("uptime %q after 90 s, want 90", r["uptime"])
+	}
+}
+
 // coreCaseHash is Kamailio's core_case_hash(s1, s2, 0): values printed by the C function of
 // Kamailio 5.6.3's src/core/hashes.h (case folded, bytes as signed chars).
 func TestCoreCaseHash(t *testing.T) {
@@ -77,5 +88,30 @@ func TestCoreCaseHash(t *testing.T) {
 		if got := coreCaseHash(c.a, c.b); got != c.want {
 			t.Errorf("coreCaseHash(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+// core_case_hash folds exactly 'A'..'Z': the two ends fold, the bytes beside them ('@' and '['
+// before 'a' and after 'z' in ASCII: '`' and '{') do not.
+func TestCoreCaseHashFoldsAToZ(t *testing.T) {
+	if a, b := coreCaseHash("AZ", "ZA"), coreCaseHash("az", "za"); a != b {
+		t.Errorf("coreCaseHash(AZ, ZA) = %d, coreCaseHash(az, za) = %d: not folded", a, b)
+	}
+	if a, b := coreCaseHash("@[", "[@"), coreCaseHash("`{", "{`"); a == b {
+		t.Errorf("coreCaseHash folds '@' and '[' (%d)", a)
+	}
+}
+
+// presentity_show "full" shows the bodies, "basic" does not (presentity_list's two modes).
+func TestPresentityShowModes(t *testing.T) {
+	e, _ := newTestEngine(t, "", "")
+	do(t, e, wire.TPublish, publish("", "60", pidf1))
+	full := rpcRows(rpc(t, e, "presentity_show", "full", "alice", "ex.com"))
+	basic := rpcRows(rpc(t, e, "presentity_show", "basic", "alice", "ex.com"))
+	if len(full) != 1 || full[0]["body"] != pidf1 {
+		t.Errorf("full: %v", full)
+	}
+	if _, ok := basic[0]["body"]; len(basic) != 1 || ok {
+		t.Errorf("basic: %v", basic)
 	}
 }

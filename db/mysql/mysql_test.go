@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -345,5 +346,73 @@ func TestServerRestartSurvived(t *testing.T) {
 	}
 	if want := "[before0 after0 before1 after1]"; fmt.Sprint(ruids) != want {
 		t.Errorf("rows %v, want %s", ruids, want)
+	}
+}
+
+// Every Lock of a presentity updates its row of gopresence_lock, the first one too (after
+// creating it): the update is what two nodes' transactions of one presentity collide on.
+func TestLockUpdatesItsRowEveryTime(t *testing.T) {
+	u := newURL(t)
+	b, err := db.Open(u, db.DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for want := 1; want <= 2; want++ {
+		tx, err := b.(db.Shared).Lock(context.Background(), "sip:alice@ex.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := admin(t, dbName(u)).QueryRow("SELECT changes FROM " + LockTable + " WHERE uri = 'sip:alice@ex.com'").Scan(&n); err != nil || n != want {
+			t.Fatalf("after Lock %d: changes = %d, %v; want %d", want, n, err, want)
+		}
+	}
+}
+
+// A rollback that cannot reach the server (its connection killed) is reported as the outage it
+// is, not taken for done; a rollback after the commit is no error.
+func TestRollbackOfKilledConnectionReported(t *testing.T) {
+	u := newURL(t)
+	b, err := db.Open(u, db.DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	done, err := b.(db.Shared).Lock(ctx, "sip:alice@ex.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Rollback(); err != nil {
+		t.Errorf("Rollback after Commit: %v", err)
+	}
+	tx, err := b.(db.Shared).Lock(ctx, "sip:alice@ex.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := admin(t, "mysql")
+	rows, err := h.Query("SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()", dbName(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		h.Exec(fmt.Sprintf("KILL %d", id))
+	}
+	if err := tx.Rollback(); !errors.Is(err, db.ErrUnavailable) {
+		t.Fatalf("Rollback on a killed connection (%d killed): %v, want db.ErrUnavailable", len(ids), err)
 	}
 }

@@ -176,6 +176,20 @@ func sharedDialogAndDue(t *testing.T, tg Target) {
 	if err != nil || len(pubs) != 1 || pubs[0] != [2]string{"dave", "ex.com"} {
 		t.Fatalf("DuePublications: %v, %v", pubs, err)
 	}
+	// due from its expires second on, as DueSubscriptions
+	if pubs, _ = s.DuePublications(100); len(pubs) != 1 || pubs[0] != [2]string{"dave", "ex.com"} {
+		t.Fatalf("DuePublications(100): %v", pubs)
+	}
+	if pubs, _ = s.DuePublications(99); len(pubs) != 0 {
+		t.Fatalf("DuePublications(99): %v", pubs)
+	}
+	// expires 0 is no expiry time either: every backend answers as the SQL one (expires > 0)
+	zero := pres("r3", "e3")
+	zero.Username, zero.Expires = "erin", 0
+	apply(t, b, db.Op{Kind: db.InsertPresentity, Presentity: zero})
+	if pubs, _ = s.DuePublications(100); len(pubs) != 1 || pubs[0] != [2]string{"dave", "ex.com"} {
+		t.Fatalf("DuePublications(100) with a publication of expires 0: %v", pubs)
+	}
 }
 
 // A presentity's lock row (where the backend has one) stays while any publication,

@@ -3,7 +3,9 @@
 (one token replaced at line:column, in a copy of the tree), and run the mutated package's
 tests: says which a new test now kills, in minutes instead of a whole gremlins run. Only valid
 while the product code is the one the report was made on (the positions must still match).
-Usage: gremlins_recheck.py build/mutate/gremlins-gopresence.json gopresence [FILTER]"""
+Usage: gremlins_recheck.py build/mutate/gremlins-gopresence.json gopresence [FILTER]
+With RECHECK_OUT=FILE, also writes the report with the killed ones marked KILLED (for
+gremlins_report.py), the rest as they were."""
 import json, os, re, shutil, subprocess, sys, tempfile
 
 top = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -33,7 +35,7 @@ def main():
     work = tempfile.mkdtemp(prefix='recheck-')
     for x in ('go.mod', 'go.sum'):
         shutil.copy(os.path.join(top, x), work)
-    for x in ('gopresence', 'db', 'internal', 'cgo', 'module'):
+    for x in ('gopresence', 'db', 'internal', 'cgo', 'module', 'tests'):
         if os.path.isdir(os.path.join(top, x)):
             shutil.copytree(os.path.join(top, x), os.path.join(work, x))
     env = dict(os.environ, GOFLAGS='-count=1')
@@ -60,6 +62,7 @@ def main():
                                    cwd=work, env=env, capture_output=True, timeout=300)
                 ok = r.returncode == 0
                 if b'build failed' in r.stdout + r.stderr:
+                    m['status'] = 'NOT VIABLE'
                     print('NOT VIABLE %s' % where, flush=True)
                     continue
             except subprocess.TimeoutExpired:
@@ -71,8 +74,11 @@ def main():
                 print('LIVED   %-40s %-22s %s -> %s' % (where, m['type'], tok, new), flush=True)
             else:
                 killed += 1
+                m['status'] = 'KILLED'
                 print('killed  %-40s %-22s %s -> %s' % (where, m['type'], tok, new), flush=True)
     shutil.rmtree(work)
+    if os.environ.get('RECHECK_OUT'):
+        json.dump(d, open(os.environ['RECHECK_OUT'], 'w'), indent=1)
     print('recheck: %d now killed, %d still lived' % (killed, lived))
 
 
