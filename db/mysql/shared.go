@@ -55,9 +55,17 @@ func (s *store) lockOnce(ctx context.Context, uri string) (*sql.Tx, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	// one statement takes the row, creating it at the presentity's first change (a concurrent
-	// first use waits on the inserted row)
-	_, err = tx.ExecContext(ctx, `INSERT INTO `+LockTable+` (uri) VALUES (?) ON DUPLICATE KEY UPDATE changes = changes + 1`, uri)
+	up := `UPDATE ` + LockTable + ` SET changes = changes + 1 WHERE uri = ?`
+	r, err := tx.ExecContext(ctx, up, uri)
+	if err == nil {
+		var n int64
+		if n, err = r.RowsAffected(); err == nil && n == 0 {
+			// the presentity's first change: its row (a concurrent first use waits on it)
+			if _, err = tx.ExecContext(ctx, `INSERT IGNORE INTO `+LockTable+` (uri) VALUES (?)`, uri); err == nil {
+				_, err = tx.ExecContext(ctx, up, uri)
+			}
+		}
+	}
 	if err != nil {
 		tx.Rollback()
 		return nil, classify(err)
