@@ -156,9 +156,15 @@ func checkOutageRefusals(t *testing.T, k *kamailio, run outageRun, logRE string)
 		t.Fatalf("answers %v: no 503 while the database was down", run.codes)
 	}
 	logged := 0
+	// a COMMIT whose connection broke has an unknown outcome (the server may have made it
+	// durable before it went): its request is refused, and its publication may be stored
+	unknown := map[string]bool{}
 	for _, l := range k.logLines(t) {
 		if m := regexp.MustCompile(logRE).FindStringSubmatch(l); m != nil && run.refused[m[1]] {
 			logged++
+			if strings.Contains(l, ": commit: ") {
+				unknown[m[1]] = true
+			}
 		}
 	}
 	if logged < run.codes[503] {
@@ -171,12 +177,14 @@ func checkOutageRefusals(t *testing.T, k *kamailio, run outageRun, logRE string)
 		}
 	}
 	for u := range stored {
-		if _, ok := run.acked[u]; !ok {
+		if _, ok := run.acked[u]; !ok && unknown[u] {
+			t.Logf("%s is in presentity, its PUBLISH refused when its commit's connection broke (outcome unknown to the engine)", u)
+		} else if !ok {
 			t.Errorf("%s is in presentity but its PUBLISH was refused", u)
 		}
 	}
 	k.restart(t)
-	if n := strings.Count(k.kamcmd(t, "presence.presentity_list"), "user: load"); n != len(run.acked) {
+	if n := strings.Count(k.kamcmd(t, "presence.presentity_list"), "user: load"); n != len(stored) {
 		t.Errorf("after a restart the engine holds %d load presentities, %d were acknowledged", n, len(run.acked))
 	}
 }
