@@ -44,13 +44,13 @@ func ScanLoadOne(rows *sql.Rows, t db.Tables) (db.Rows, error) {
 		return r, err
 	}
 	if !rows.NextResultSet() {
-		return r, fmt.Errorf("loading %s: no result set (%v)", t.ActiveWatchers, rows.Err())
+		return r, noResultSet(t.ActiveWatchers, rows.Err())
 	}
 	if r.Watchers, err = scanAll(rows, t.ActiveWatchers, scanWatcher); err != nil {
 		return r, err
 	}
 	if !rows.NextResultSet() {
-		return r, fmt.Errorf("loading %s: no result set (%v)", t.Watchers, rows.Err())
+		return r, noResultSet(t.Watchers, rows.Err())
 	}
 	r.Authorizations, err = scanAll(rows, t.Watchers, scanAuthorization)
 	return r, err
@@ -83,4 +83,14 @@ func DueSubscriptions(ctx context.Context, q Querier, table string, now int64) (
 func DuePublications(ctx context.Context, q Querier, table string, now int64) ([][2]string, error) {
 	return load(ctx, q, table, `SELECT DISTINCT username, domain FROM `+table+` WHERE expires > 0 AND expires <= ? ORDER BY domain, username`,
 		[]any{now}, func(rows *sql.Rows, u *[2]string) error { return rows.Scan(&u[0], &u[1]) })
+}
+
+// noResultSet: a multi-statement read ended before table's result. The server's error (a
+// deadlock victim, a Galera brute-force abort) stays wrapped, so that the backend classifies it
+// (a conflict is made again, not answered 503).
+func noResultSet(table string, err error) error {
+	if err == nil {
+		return fmt.Errorf("loading %s: no result set", table)
+	}
+	return fmt.Errorf("loading %s: no result set: %w", table, err)
 }
