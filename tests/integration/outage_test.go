@@ -69,11 +69,13 @@ func runOutage(t *testing.T, presence map[string]any, expected ...expectedLog) (
 	}
 
 	run := outageRun{codes: map[int]int{}, acked: map[string]string{}, refused: map[string]bool{}}
+	answered := map[string]bool{}
 	for _, r := range load.responses() {
 		m := loadUser.FindStringSubmatch(r.header("To"))
 		if m == nil {
 			t.Fatalf("answer without a load user:\n%s", r.text)
 		}
+		answered[m[1]] = true
 		code := r.status()
 		run.codes[code]++
 		run.lastCode = code
@@ -90,8 +92,13 @@ func runOutage(t *testing.T, presence map[string]any, expected ...expectedLog) (
 		}
 	}
 	t.Logf("answers: %v", run.codes)
-	if n := run.codes[200] + run.codes[503]; n != outageCalls {
-		t.Errorf("%d answers to %d PUBLISHes", n, outageCalls)
+	if len(answered) != outageCalls {
+		t.Errorf("%d of %d PUBLISHes answered", len(answered), outageCalls)
+	}
+	if n := run.codes[200] + run.codes[503]; n > outageCalls {
+		// handle_publish is stateless (as stock's): a PUBLISH that sipp retransmitted while the
+		// first copy waited on the database is handled, and answered, once more
+		t.Logf("%d answers to %d PUBLISHes: retransmissions answered too", n, outageCalls)
 	}
 	if run.lastCode != 200 {
 		t.Errorf("the last PUBLISH, after the outage, got %d", run.lastCode)
@@ -184,7 +191,7 @@ func checkOutageRefusals(t *testing.T, k *kamailio, run outageRun, logRE string)
 		}
 	}
 	k.restart(t)
-	if n := strings.Count(k.kamcmd(t, "presence.presentity_list"), "user: load"); n != len(stored) {
+	if n := heldLoadUsers(t, k); n != len(stored) {
 		t.Errorf("after a restart the engine holds %d load presentities, %d were acknowledged", n, len(run.acked))
 	}
 }
@@ -212,7 +219,7 @@ func TestMariaDBOutageWriteBehind(t *testing.T) {
 	if kept != 1 {
 		t.Errorf("the outage logged %d times, want once", kept)
 	}
-	k.waitQuery(t, "SELECT COUNT(*) FROM presentity WHERE username LIKE 'load%'", fmt.Sprint(outageCalls), 10*time.Second)
+	k.waitQuery(t, "SELECT COUNT(DISTINCT username) FROM presentity WHERE username LIKE 'load%'", fmt.Sprint(outageCalls), 10*time.Second)
 	stored := k.storedLoad(t)
 	for u := range run.acked {
 		if !stored[u] {
@@ -220,7 +227,7 @@ func TestMariaDBOutageWriteBehind(t *testing.T) {
 		}
 	}
 	k.restart(t)
-	if n := strings.Count(k.kamcmd(t, "presence.presentity_list"), "user: load"); n != outageCalls {
+	if n := heldLoadUsers(t, k); n != outageCalls {
 		t.Errorf("after a restart the engine holds %d load presentities, want all %d acknowledged", n, outageCalls)
 	}
 }
@@ -271,4 +278,15 @@ func TestMySQLStartupErrorsHidePassword(t *testing.T) {
 			}
 		})
 	}
+}
+
+// heldLoadUsers counts the load presentities the engine holds (a retransmitted initial PUBLISH
+// handled twice gives its presentity two publications: one presentity).
+func heldLoadUsers(t *testing.T, k *kamailio) int {
+	t.Helper()
+	users := map[string]bool{}
+	for _, m := range regexp.MustCompile(`user: (load\d+)`).FindAllStringSubmatch(k.kamcmd(t, "presence.presentity_list"), -1) {
+		users[m[1]] = true
+	}
+	return len(users)
 }
