@@ -59,14 +59,10 @@ func (k *kamailio) Stop() {
 // (cpuSection only; no DB).
 func newKamailio(target string, children int, dir string, pkgMB int, companions ...string) (*kamailio, error) {
 	os.RemoveAll(dir) // a fresh directory: dir is always inside the bench's work directory
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	port, err := harness.FreePort(false)
+	cfg, err := nodeCfg(target, children, dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg := benchCfg(target, children, port, dir)
 	cfg.Companions = companions
 	k, err := harness.New(harness.Options{Cfg: cfg,
 		StockWAL: conf.stockWAL, ShmMB: conf.shmMB, PkgMB: pkgMB, Nice: conf.nice})
@@ -74,6 +70,18 @@ func newKamailio(target string, children int, dir string, pkgMB int, companions 
 		return nil, err
 	}
 	return &kamailio{Kamailio: k, children: children}, nil
+}
+
+// nodeCfg makes dir and gives the bench cfg of a Kamailio on a free port there.
+func nodeCfg(target string, children int, dir string) (harness.Cfg, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return harness.Cfg{}, err
+	}
+	port, err := harness.FreePort(false)
+	if err != nil {
+		return harness.Cfg{}, err
+	}
+	return benchCfg(target, children, port, dir), nil
 }
 
 // benchCfg is the cfg of every bench run: the three targets' cfgs differ only in the presence

@@ -84,14 +84,10 @@ func startOnMariaDB(m *harness.MariaDB, nodes int) starter {
 
 // startNode starts one node: on a new database of m, or (m nil) on the database of dbURL.
 func startNode(target string, children int, dir string, m *harness.MariaDB, dbURL string) (*kamailio, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	port, err := harness.FreePort(false)
+	cfg, err := nodeCfg(target, children, dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg := benchCfg(target, children, port, dir)
 	cfg.DBURL = dbURL
 	cfg.ModParams = append(cfg.ModParams, sharedParams(target)...)
 	hk, err := harness.New(harness.Options{Cfg: cfg, MariaDB: m, ShmMB: conf.shmMB, PkgMB: conf.pkgMB, Nice: conf.nice})
