@@ -99,6 +99,18 @@ func newURL(t *testing.T) string {
 	return withDB(serverURL, name)
 }
 
+// openShared opens a new database of the suite's server as a shared-mode backend (closed at
+// the test's end) and returns its URL too.
+func openShared(t *testing.T) (string, db.Shared) {
+	u := newURL(t)
+	b, err := db.Open(u, db.DefaultTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return u, b.(db.Shared)
+}
+
 func dbName(u string) string { return u[strings.LastIndexByte(u, '/')+1:] }
 
 func TestStorageSuite(t *testing.T) {
@@ -352,14 +364,9 @@ func TestServerRestartSurvived(t *testing.T) {
 // Every Lock of a presentity updates its row of gopresence_lock, the first one too (after
 // creating it): the update is what two nodes' transactions of one presentity collide on.
 func TestLockUpdatesItsRowEveryTime(t *testing.T) {
-	u := newURL(t)
-	b, err := db.Open(u, db.DefaultTables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	u, b := openShared(t)
 	for want := 1; want <= 2; want++ {
-		tx, err := b.(db.Shared).Lock(context.Background(), "sip:alice@ex.com")
+		tx, err := b.Lock(context.Background(), "sip:alice@ex.com")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,14 +383,9 @@ func TestLockUpdatesItsRowEveryTime(t *testing.T) {
 // A rollback that cannot reach the server (its connection killed) is reported as the outage it
 // is, not taken for done; a rollback after the commit is no error.
 func TestRollbackOfKilledConnectionReported(t *testing.T) {
-	u := newURL(t)
-	b, err := db.Open(u, db.DefaultTables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	u, b := openShared(t)
 	ctx := context.Background()
-	done, err := b.(db.Shared).Lock(ctx, "sip:alice@ex.com")
+	done, err := b.Lock(ctx, "sip:alice@ex.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +395,7 @@ func TestRollbackOfKilledConnectionReported(t *testing.T) {
 	if err := done.Rollback(); err != nil {
 		t.Errorf("Rollback after Commit: %v", err)
 	}
-	tx, err := b.(db.Shared).Lock(ctx, "sip:alice@ex.com")
+	tx, err := b.Lock(ctx, "sip:alice@ex.com")
 	if err != nil {
 		t.Fatal(err)
 	}
