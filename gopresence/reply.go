@@ -59,10 +59,7 @@ func (e *Engine) commitFailed(why string, err error) *answer {
 		return a
 	case errors.Is(err, db.ErrConflict):
 		e.logf("info", "%s: %v", why, err)
-		a := reply(503, "Service Unavailable", why+": conflict with another node's change")
-		a.header("Retry-After", "1")
-		a.conflict = true
-		return a
+		return conflictAnswer(why)
 	case errors.Is(err, db.ErrUnavailable):
 		e.logf("err", "%s: %v", why, err)
 		a := reply(503, "Service Unavailable", why+": database unavailable")
@@ -70,6 +67,15 @@ func (e *Engine) commitFailed(why string, err error) *answer {
 		return a
 	}
 	return e.internalError(why + ": " + err.Error())
+}
+
+// conflictAnswer is a change's answer when another node's change conflicted with it: 503 with
+// a short Retry-After (the conflict is over as soon as the other change commits).
+func conflictAnswer(why string) *answer {
+	a := reply(503, "Service Unavailable", why+": conflict with another node's change")
+	a.header("Retry-After", "1")
+	a.conflict = true
+	return a
 }
 
 func badEvent(why string) *answer {

@@ -176,7 +176,7 @@ func (e *Engine) retryConflicts(dl time.Time, name string, once func() (*answer,
 		pause := time.Duration(mrand.Int64N(int64(conflictPause)))
 		if try == conflictTries || !dl.IsZero() && time.Now().Add(pause).After(dl) {
 			e.logf("err", "%s: %v: still conflicting after %d runs", name, err, try)
-			return e.commitFailed(name, err)
+			return conflictAnswer(name) // logged once, above (commitFailed would log it again)
 		}
 		e.conflictRetries.Add(1)
 		e.logf("info", "%s: %v: made again", name, err)

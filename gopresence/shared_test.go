@@ -358,6 +358,24 @@ func TestRetryConflicts(t *testing.T) {
 	if runs >= conflictTries {
 		t.Fatalf("the conflicting PUBLISH was run %d times, past its deadline", runs)
 	}
+	// giving up: conflictTries conflicts in a row → 503 with Retry-After 1, said in one err
+	// line (each run that is made again is logged at info)
+	logs := &captureLog{}
+	e.log = logs
+	store.FailWith(func(db.Op) error { return fmt.Errorf("%w: certification failed", db.ErrConflict) })
+	if r := do(t, e, wire.TPublish, publish("", "60", pidf2)); r.code != 503 || r.headers["Retry-After"] != "1" {
+		t.Fatalf("a PUBLISH that always conflicts, no deadline: %d, Retry-After %q", r.code, r.headers["Retry-After"])
+	}
+	var gaveUp []string
+	for _, l := range logs.lines {
+		if !strings.HasPrefix(l, "[info] ") {
+			gaveUp = append(gaveUp, l)
+		}
+	}
+	if len(gaveUp) != 1 || !strings.HasPrefix(gaveUp[0], "[err] ") || !strings.Contains(gaveUp[0], fmt.Sprintf("after %d runs", conflictTries)) ||
+		!strings.HasPrefix(logs.lines[len(logs.lines)-1], "[err] ") {
+		t.Fatalf("giving up logged as %q, want one err line", gaveUp)
+	}
 	store.FailWith(nil)
 	if pubs, _ := storedRows(t, e); pubs != 1 {
 		t.Fatalf("%d publications stored", pubs)
