@@ -772,7 +772,7 @@ func fanoutRun(target string, n int, kind fanKind) (val, val, val) {
 		arrivals = append(arrivals, ms(t.Sub(sent[0])))
 	}
 	collected.addSamples(collected.fanout, fmt.Sprintf("%s %d", kind.event, n),
-		fmt.Sprintf("%s, %d watchers: modify PUBLISH sent → each watcher's NOTIFY received", kind.name, n), target, arrivals)
+		fmt.Sprintf("%s, %d watchers: NOTIFYs received after the modify PUBLISH", kind.name, n), target, arrivals)
 	lastT, medT := times[len(times)-1], times[len(times)/2]
 	latency := lastT.Sub(sent[0])
 	median := medT.Sub(sent[0])

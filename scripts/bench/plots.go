@@ -48,8 +48,11 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.Title.Text = title
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
-	p.Legend.Top = true
-	p.Legend.Left = true
+	p.Title.TextStyle.Font.Size = vg.Points(10)
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	// top left is empty in a distribution (it rises to the right) and in answered vs offered
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(4)
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -141,7 +144,7 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 	if name == "" {
 		name = scen
 	}
-	rate := newPlot(fmt.Sprintf("%s, %s: rate sweep", name, strings.Replace(children, "c", "children=", 1)),
+	rate := newPlot(fmt.Sprintf("%s, %s: answered vs offered", name, strings.Replace(children, "c", "children=", 1)),
 		"offered (calls/s, log scale)", "answered (successful calls/s, log scale)")
 	cpu := newPlot("Kamailio CPU per answered call (all processes)", "offered (calls/s, log scale)", "CPU ms per call")
 	for _, p := range []*plot.Plot{rate, cpu} {
@@ -173,6 +176,7 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 		rate.Legend.Add("answered = offered", l)
 	}
 	cpu.Y.Min = 0
+	cpu.Legend.Left, cpu.Legend.XOffs = false, -vg.Points(8)
 	return rate, cpu, nil
 }
 
@@ -180,8 +184,6 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 // after the first of a target is dashed). Samples ≤ 0 are drawn at 0.001 on a log axis.
 func cdfPlot(title, xLabel string, byLabel map[string][]float64, logX bool) (*plot.Plot, error) {
 	p := newPlot(title, xLabel, "fraction of samples ≤ x")
-	p.Legend.Left = false
-	p.Legend.Top = false
 	if logX {
 		logAxis(&p.X)
 	}
