@@ -53,7 +53,7 @@ func latencySection() {
 // subscribe cycles that both targets reached in this run's rate section at the section's
 // children, else BENCH_LATENCY_RATE; from says which.
 func latencyRate() (rate int, from string) {
-	best := 0
+	best, op := 0, ""
 	for _, t := range targets() {
 		v, ok := b.best[fmt.Sprintf("subscribe_cycle/%d/%s", conf.latencyChildren, t)]
 		if !ok || !v.ok {
@@ -64,11 +64,11 @@ func latencyRate() (rate int, from string) {
 			good = 0
 		}
 		if best == 0 || good < best {
-			best = good
+			best, op = good, v.op
 		}
 	}
 	if best >= 2 {
-		return best / 2, fmt.Sprintf("½ of %d, the lower zero-failure subscribe cycle rate", best)
+		return best / 2, fmt.Sprintf("½ of %s%d, the lower zero-failure subscribe cycle rate", op, best)
 	}
 	return conf.latencyRate, "BENCH_LATENCY_RATE"
 }
@@ -176,7 +176,7 @@ func subscribeLatencyRun(target string, rate, children int, rows map[string]*row
 	}
 	pctCells(rows, "200", target, to200, failed)
 	pctCells(rows, "notify", target, toN, failed)
-	collected.addSamples(collected.latency, "subscribe", fmt.Sprintf("New SUBSCRIBE dialogs at %d/s: sent → 200 (solid), → first NOTIFY (dashed)", rate),
+	collected.addSamples(collected.latency, "subscribe", fmt.Sprintf("New SUBSCRIBEs at %d/s: → 200 (solid), → first NOTIFY (dashed)", rate),
 		target+": 200", to200)
 	collected.addSamples(collected.latency, "subscribe", "", target+": first NOTIFY", toN)
 }
@@ -295,7 +295,7 @@ func publishLatencyRun(target string, children int, rows map[string]*row) {
 	}
 	pctCells(rows, "each", target, each, misses)
 	pctCells(rows, "last", target, last, misses)
-	title := fmt.Sprintf("BLF lamp, %d watchers: PUBLISH sent → each NOTIFY (solid), → the last (dashed)", W)
+	title := fmt.Sprintf("BLF lamp, %d watchers: PUBLISH → each NOTIFY (solid), → last (dashed)", W)
 	collected.addSamples(collected.latency, "publish", title, target+": each watcher", each)
 	collected.addSamples(collected.latency, "publish", title, target+": last of "+fmt.Sprint(W), last)
 }

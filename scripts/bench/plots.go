@@ -50,7 +50,7 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.Y.Label.Text = y
 	p.Title.TextStyle.Font.Size = vg.Points(10)
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
-	// top left is empty in a distribution (it rises to the right) and in answered vs offered
+	// top left is empty in answered vs offered (it rises to the right)
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(4)
 	p.Add(plotter.NewGrid())
@@ -184,6 +184,9 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 // after the first of a target is dashed). Samples ≤ 0 are drawn at 0.001 on a log axis.
 func cdfPlot(title, xLabel string, byLabel map[string][]float64, logX bool) (*plot.Plot, error) {
 	p := newPlot(title, xLabel, "fraction of samples ≤ x")
+	// bottom right is empty in a distribution: it has risen to 1 by the largest samples
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(8), vg.Points(8)
 	if logX {
 		logAxis(&p.X)
 	}
