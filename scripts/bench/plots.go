@@ -21,6 +21,9 @@ import (
 // otherwise). A section that did not run draws nothing, and leaves an older file of its own
 // in place.
 
+// plotWidth is every file's width.
+const plotWidth = 16 * vg.Centimeter
+
 // cdfPoints is the most points a distribution curve keeps (files stay a few tens of KiB).
 const cdfPoints = 400
 
@@ -60,7 +63,19 @@ func newPlot(title, x, y string) *plot.Plot {
 // logAxis makes a a log axis over values ≥ min (a log axis cannot show 0).
 func logAxis(a *plot.Axis) {
 	a.Scale = plot.LogScale{}
-	a.Tick.Marker = plot.LogTicks{Prec: -1}
+	a.Tick.Marker = plot.TickerFunc(logTicks)
+}
+
+// logTicks is plot.LogTicks without the ticks outside [min, max]: it rounds the range out to
+// whole decades, and the plot makes room for those labels too, leaving a gap above the data.
+func logTicks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.LogTicks{Prec: -1}).Ticks(min, max) {
+		if t.Value >= min*(1-1e-9) && t.Value <= max*(1+1e-9) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func addCurve(p *plot.Plot, label string, xs, ys []float64, dashed, points bool) error {
@@ -111,7 +126,7 @@ func writePlots(dir string) ([]string, error) {
 			errs = append(errs, fmt.Sprintf("%s: %v", key, err))
 			continue
 		}
-		save("rate-"+fileName(key)+".svg", []*plot.Plot{rate, cpu}, 16*vg.Centimeter, 20*vg.Centimeter)
+		save("rate-"+fileName(key)+".svg", []*plot.Plot{rate, cpu}, plotWidth, 20*vg.Centimeter)
 	}
 	for _, key := range sortedKeys(s.latency) {
 		p, err := cdfPlot(s.titles[key], "ms (log scale)", s.latency[key], true)
@@ -119,7 +134,7 @@ func writePlots(dir string) ([]string, error) {
 			errs = append(errs, fmt.Sprintf("%s: %v", key, err))
 			continue
 		}
-		save("latency-"+fileName(key)+".svg", []*plot.Plot{p}, 16*vg.Centimeter, 11*vg.Centimeter)
+		save("latency-"+fileName(key)+".svg", []*plot.Plot{p}, plotWidth, 11*vg.Centimeter)
 	}
 	for _, key := range sortedKeys(s.fanout) {
 		p, err := cdfPlot(s.titles[key], "ms since the PUBLISH was sent", s.fanout[key], false)
@@ -128,7 +143,7 @@ func writePlots(dir string) ([]string, error) {
 			continue
 		}
 		p.Y.Label.Text = "fraction of watchers notified"
-		save("fanout-"+fileName(key)+".svg", []*plot.Plot{p}, 16*vg.Centimeter, 11*vg.Centimeter)
+		save("fanout-"+fileName(key)+".svg", []*plot.Plot{p}, plotWidth, 11*vg.Centimeter)
 	}
 	if len(errs) > 0 {
 		return files, fmt.Errorf("%s", strings.Join(errs, "; "))
@@ -145,8 +160,8 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 		name = scen
 	}
 	rate := newPlot(fmt.Sprintf("%s, %s: answered vs offered", name, strings.Replace(children, "c", "children=", 1)),
-		"offered (calls/s, log scale)", "answered (successful calls/s, log scale)")
-	cpu := newPlot("Kamailio CPU per answered call (all processes)", "offered (calls/s, log scale)", "CPU ms per call")
+		"offered calls/s (log scale)", "answered calls/s (log)") // a longer label pushes the plot down
+	cpu := newPlot("Kamailio CPU per answered call (all processes)", "offered calls/s (log scale)", "CPU ms per call")
 	for _, p := range []*plot.Plot{rate, cpu} {
 		logAxis(&p.X)
 	}
@@ -176,7 +191,7 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 		rate.Legend.Add("answered = offered", l)
 	}
 	cpu.Y.Min = 0
-	cpu.Legend.Left, cpu.Legend.XOffs = false, -vg.Points(8)
+	cpu.Legend.XOffs = 0.6 * plotWidth // top right, left-aligned (see cdfPlot)
 	return rate, cpu, nil
 }
 
@@ -184,9 +199,12 @@ func sweepPlots(key string, byTarget map[string][]sweepPoint) (*plot.Plot, *plot
 // after the first of a target is dashed). Samples ≤ 0 are drawn at 0.001 on a log axis.
 func cdfPlot(title, xLabel string, byLabel map[string][]float64, logX bool) (*plot.Plot, error) {
 	p := newPlot(title, xLabel, "fraction of samples ≤ x")
-	// bottom right is empty in a distribution: it has risen to 1 by the largest samples
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(8), vg.Points(8)
+	// bottom right is empty in a distribution: it has risen to 1 by the largest samples. The
+	// legend's left edge is put there (not its right edge): a viewer without the font gonum
+	// measured draws the labels wider, and left-aligned labels then run into empty space
+	// rather than over their line samples.
+	p.Legend.Top, p.Legend.Left = false, true
+	p.Legend.XOffs, p.Legend.YOffs = 0.45*plotWidth, vg.Points(8)
 	if logX {
 		logAxis(&p.X)
 	}

@@ -83,3 +83,20 @@ func TestFileName(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// Log ticks stay within the range (plot.LogTicks rounds it out to decades), labels on decades.
+func TestLogTicksInRange(t *testing.T) {
+	ts := logTicks(9, 1440)
+	labels := []string{}
+	for _, tk := range ts {
+		if tk.Value < 9 || tk.Value > 1440 {
+			t.Errorf("tick %v outside [9, 1440]", tk.Value)
+		}
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if strings.Join(labels, ",") != "10,100,1000" {
+		t.Errorf("labels %v, want 10,100,1000", labels)
+	}
+}
