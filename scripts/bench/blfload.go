@@ -93,8 +93,8 @@ func blfLoadRun(target string, rows map[string]*row) {
 		return
 	}
 	defer c.close()
-	var notifies atomic.Int64
-	c.onNotify = func(sipMsg) { notifies.Add(1) }
+	ledger := newNotifyLedger()
+	c.onNotify = func(m sipMsg) { ledger.received(m.headers["call-id"], m.headers["cseq"]) }
 	logOff := k.LogSize()
 	var (
 		mu   sync.Mutex
@@ -139,7 +139,7 @@ func blfLoadRun(target string, rows map[string]*row) {
 		etags[p] = m.headers["sip-etag"]
 	})
 	dialogs := make([]*dialog, S)
-	watchers := make([]int, P) // presentity → its subscriptions that stand
+	watchers := make([][]string, P) // presentity → the Call-IDs of its subscriptions that stand
 	var wmu sync.Mutex
 	paced(S, func(i int) {
 		w, j := i/K, i%K
@@ -152,7 +152,7 @@ func blfLoadRun(target string, rows map[string]*row) {
 		}
 		dialogs[i] = d
 		wmu.Lock()
-		watchers[p]++
+		watchers[p] = append(watchers[p], d.callID)
 		wmu.Unlock()
 	})
 	held := 0
@@ -165,7 +165,7 @@ func blfLoadRun(target string, rows map[string]*row) {
 	waitNotifies := func(want int64, max time.Duration) {
 		last, since := int64(-1), time.Now()
 		for end := time.Now().Add(max); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-			n := notifies.Load()
+			n := ledger.distinct()
 			if n >= want {
 				return
 			}
@@ -178,7 +178,7 @@ func blfLoadRun(target string, rows map[string]*row) {
 	}
 	waitNotifies(int64(held), 60*time.Second)
 	logf("  %-5s set up in %.1f s: %d publications, %d of %d subscriptions, %d initial NOTIFYs",
-		target, time.Since(t0).Seconds(), P-int(pubFailed.Load()), held, S, notifies.Load())
+		target, time.Since(t0).Seconds(), P-int(pubFailed.Load()), held, S, ledger.distinct())
 	if held == 0 {
 		b.note("%s, BLF-shaped load: no subscription could be set up: %s; %s", target,
 			strings.Join(whys.top(3, " ", "… and %d other kinds"), " | "), kamLog(k, logOff))
@@ -192,7 +192,8 @@ func blfLoadRun(target string, rows map[string]*row) {
 	time.Sleep(time.Second)
 	load := time.Duration(conf.loadSec) * time.Second
 	events := loadSchedule(S, time.Duration(conf.loadRefresh)*time.Second, P, conf.loadPublishRate, load)
-	n0 := notifies.Load()
+	n0 := ledger.distinct()
+	ledger.start()
 	var expected, txFailed, sent atomic.Int64
 	var wg sync.WaitGroup
 	cpu0 := k.CPU()
@@ -217,6 +218,7 @@ func blfLoadRun(target string, rows map[string]*row) {
 					return
 				}
 				expected.Add(1)
+				ledger.expect(d.callID)
 				return
 			}
 			p := ev.idx
@@ -239,7 +241,10 @@ func blfLoadRun(target string, rows map[string]*row) {
 			}
 			etags[p] = m.headers["sip-etag"]
 			wmu.Lock()
-			expected.Add(int64(watchers[p]))
+			expected.Add(int64(len(watchers[p])))
+			for _, id := range watchers[p] {
+				ledger.expect(id)
+			}
 			wmu.Unlock()
 		}(ev, d)
 	}
@@ -247,22 +252,18 @@ func blfLoadRun(target string, rows map[string]*row) {
 	waitNotifies(n0+expected.Load(), 30*time.Second)
 	took := time.Since(start)
 	cpu := k.CPU() - cpu0
-	received := notifies.Load() - n0
-	missing := expected.Load() - received
-	if missing < 0 {
-		missing = 0
-	}
-	failures := txFailed.Load() + missing
-	logf("  %-5s %d requests in %.1f s (load %d s): %.2f CPU s (%.3f per s, %.3f per 1,000 requests); %d failed, NOTIFYs %d of %d expected",
+	exp, received, missing, extra, resent := ledger.tally()
+	failures := txFailed.Load() + int64(missing)
+	logf("  %-5s %d requests in %.1f s (load %d s): %.2f CPU s (%.3f per s, %.3f per 1,000 requests); %d failed, NOTIFYs %d of %d expected (and %d resent copies)",
 		target, sent.Load(), took.Seconds(), conf.loadSec, cpu, cpu/float64(conf.loadSec), cpu*1000/float64(sent.Load()),
-		txFailed.Load(), received, expected.Load())
+		txFailed.Load(), received, exp, resent)
 	if setupFailed.Load() > 0 {
 		b.note("%s, BLF-shaped load: %d requests of the set-up failed (the load ran on the %d subscriptions that stood): %s",
 			target, setupFailed.Load(), held, strings.Join(setupWhys, " | "))
 	}
-	if failures > 0 || received != expected.Load() {
-		b.note("%s, BLF-shaped load: %d of %d transactions failed; NOTIFYs: %d received, %d expected (one per refresh answered 2xx, one per watcher of a presentity whose PUBLISH was answered 200): %s; %s",
-			target, txFailed.Load(), sent.Load(), received, expected.Load(),
+	if failures > 0 || extra > 0 {
+		b.note("%s, BLF-shaped load: %d of %d transactions failed; NOTIFYs: %d expected (one per refresh answered 2xx, one per watcher of a presentity whose PUBLISH was answered 200), %d received (and %d resent copies); %d missing, %d more than expected, counted per subscription: %s; %s",
+			target, txFailed.Load(), sent.Load(), exp, received, resent, missing, extra,
 			strings.Join(whys.top(3, " ", "… and %d other kinds"), " | "), kamLog(k, logOff))
 	}
 	mark := func(v val) val {
@@ -278,4 +279,66 @@ func blfLoadRun(target string, rows map[string]*row) {
 		f.txt += fmt.Sprintf(" (+%d in the set-up)", setupFailed.Load())
 	}
 	rows["fail"].cells[target] = f
+}
+
+// notifyLedger counts, per subscription (Call-ID), the NOTIFYs the load expects and those
+// received once it started, each NOTIFY once (by Call-ID and CSeq: a copy tm resent because
+// our 200 came late is not another NOTIFY). Per subscription, so that a NOTIFY too many on one
+// does not hide one missing on another.
+type notifyLedger struct {
+	mu       sync.Mutex
+	counting bool
+	seen     map[string]bool // "Call-ID CSeq" of every NOTIFY received
+	exp, got map[string]int
+	resent   int
+}
+
+func newNotifyLedger() *notifyLedger {
+	return &notifyLedger{seen: map[string]bool{}, exp: map[string]int{}, got: map[string]int{}}
+}
+
+func (l *notifyLedger) received(callID, cseq string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := callID + " " + cseq
+	if l.seen[key] {
+		l.resent++
+		return
+	}
+	l.seen[key] = true
+	if l.counting {
+		l.got[callID]++
+	}
+}
+
+// start: NOTIFYs from now on count against what is expected.
+func (l *notifyLedger) start() { l.mu.Lock(); l.counting = true; l.mu.Unlock() }
+
+func (l *notifyLedger) expect(callID string) { l.mu.Lock(); l.exp[callID]++; l.mu.Unlock() }
+
+// distinct is the number of distinct NOTIFYs received so far, counting or not.
+func (l *notifyLedger) distinct() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(len(l.seen))
+}
+
+// tally: NOTIFYs expected and received since start, the sum over subscriptions of those
+// missing and of those beyond what was expected, and the resent copies.
+func (l *notifyLedger) tally() (expected, received, missing, extra, resent int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, n := range l.exp {
+		expected += n
+		if g := l.got[id]; g < n {
+			missing += n - g
+		}
+	}
+	for id, g := range l.got {
+		received += g
+		if n := l.exp[id]; g > n {
+			extra += g - n
+		}
+	}
+	return expected, received, missing, extra, l.resent
 }

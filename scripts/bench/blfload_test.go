@@ -74,3 +74,27 @@ func TestLoadSchedule(t *testing.T) {
 		}
 	}
 }
+
+// The ledger counts per subscription: a resent copy is not another NOTIFY, NOTIFYs before the
+// start do not count, and an extra NOTIFY on one subscription does not hide a missing one on
+// another.
+func TestNotifyLedger(t *testing.T) {
+	l := newNotifyLedger()
+	l.received("a", "1 NOTIFY") // initial NOTIFYs, before the load
+	l.received("b", "1 NOTIFY")
+	l.start()
+	l.expect("a")
+	l.expect("a")
+	l.expect("b")
+	l.received("a", "2 NOTIFY")
+	l.received("a", "2 NOTIFY") // tm resent it
+	l.received("b", "2 NOTIFY")
+	l.received("b", "3 NOTIFY") // one more than b expects; a still misses one
+	exp, got, missing, extra, resent := l.tally()
+	if exp != 3 || got != 3 || missing != 1 || extra != 1 || resent != 1 {
+		t.Errorf("expected %d received %d missing %d extra %d resent %d; want 3 3 1 1 1", exp, got, missing, extra, resent)
+	}
+	if n := l.distinct(); n != 5 {
+		t.Errorf("distinct %d, want 5", n)
+	}
+}
