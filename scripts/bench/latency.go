@@ -53,21 +53,18 @@ func latencySection() {
 // subscribe cycles that both targets reached in this run's rate section at the section's
 // children, else BENCH_LATENCY_RATE; from says which.
 func latencyRate() (rate int, from string) {
-	best, op := 0, ""
+	best, op, found := 0, "", false
 	for _, t := range targets() {
 		v, ok := b.best[fmt.Sprintf("subscribe_cycle/%d/%s", conf.latencyChildren, t)]
 		if !ok || !v.ok {
 			continue
 		}
-		good := int(v.v)
-		if v.op == "<" {
-			good = 0
-		}
-		if best == 0 || good < best {
-			best, op = good, v.op
+		// "<10": it failed even at the lowest step; half of that step is still below its rate
+		if good := int(v.v); !found || good < best || good == best && v.op == "<" {
+			best, op, found = good, v.op, true
 		}
 	}
-	if best >= 2 {
+	if found && best >= 2 {
 		return best / 2, fmt.Sprintf("½ of %s%d, the lower zero-failure subscribe cycle rate", op, best)
 	}
 	return conf.latencyRate, "BENCH_LATENCY_RATE"
