@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,18 @@ type config struct {
 	fanoutSubRate  int
 	fanoutPerSipp  int
 
+	latencyChildren  int
+	latencyRate      int
+	latencySec       int
+	latencyPublishes int
+	latencyWatchers  int
+
+	loadWatchers, loadKeys int
+	loadSec, loadRefresh   int
+	loadPublishRate        int
+	loadSubRate            int
+	loadChildren           int
+
 	heldPres, heldSubs int
 	heldChildren       int
 	heldRate           int
@@ -53,6 +66,7 @@ type config struct {
 	keep                  bool
 	sippTrace             bool
 	doc, out              string
+	plotDir               string
 	benchtime             string
 }
 
@@ -109,12 +123,12 @@ func loadConfig() {
 		}
 	}
 	c.sections = map[string]bool{}
-	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,blf,held,mariadb,gobench"), ",") {
+	for _, s := range strings.Split(envStr("BENCH_SECTIONS", "rate,cpu,fanout,latency,blf,blfload,held,mariadb,gobench"), ",") {
 		switch s {
-		case "rate", "cpu", "fanout", "blf", "held", "mariadb", "gobench":
+		case "rate", "cpu", "fanout", "latency", "blf", "blfload", "held", "mariadb", "gobench":
 			c.sections[s] = true
 		default:
-			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, blf, held, mariadb, gobench)", s)
+			fatalf("BENCH_SECTIONS: unknown section %q (rate, cpu, fanout, latency, blf, blfload, held, mariadb, gobench)", s)
 		}
 	}
 	c.children = envInts("BENCH_CHILDREN", "1,4")
@@ -129,6 +143,30 @@ func loadConfig() {
 	c.fanoutChildren = envInt("BENCH_FANOUT_CHILDREN", 1)
 	c.fanoutSubRate = envInt("BENCH_FANOUT_SUB_RATE", 250)
 	c.fanoutPerSipp = envInt("BENCH_FANOUT_PER_SIPP", 2500)
+	c.latencyChildren = envInt("BENCH_LATENCY_CHILDREN", 1)
+	c.latencyRate = envInt("BENCH_LATENCY_RATE", 100)
+	c.latencySec = envInt("BENCH_LATENCY_SECONDS", atoi(q("15", "6")))
+	c.latencyPublishes = envInt("BENCH_LATENCY_PUBLISHES", atoi(q("200", "50")))
+	c.latencyWatchers = envInt("BENCH_LATENCY_WATCHERS", 10)
+	c.loadWatchers = envInt("BENCH_BLFLOAD_WATCHERS", atoi(q("1000", "500")))
+	c.loadKeys = envInt("BENCH_BLFLOAD_KEYS", 20)
+	c.loadSec = envInt("BENCH_BLFLOAD_SECONDS", atoi(q("90", "30")))
+	c.loadRefresh = envInt("BENCH_BLFLOAD_REFRESH", 60)
+	c.loadPublishRate = envInt("BENCH_BLFLOAD_PUBLISH_RATE", 50)
+	c.loadSubRate = envInt("BENCH_BLFLOAD_SUB_RATE", 500)
+	c.loadChildren = envInt("BENCH_BLFLOAD_CHILDREN", 1)
+	if c.loadKeys <= 0 || c.loadWatchers%c.loadKeys != 0 {
+		fatalf("BENCH_BLFLOAD_WATCHERS (%d) must be a multiple of BENCH_BLFLOAD_KEYS (%d): each presentity is watched by as many watchers as each watcher has keys",
+			c.loadWatchers, c.loadKeys)
+	}
+	for name, v := range map[string]int{"BENCH_LATENCY_RATE": c.latencyRate, "BENCH_LATENCY_SECONDS": c.latencySec,
+		"BENCH_LATENCY_PUBLISHES": c.latencyPublishes, "BENCH_LATENCY_WATCHERS": c.latencyWatchers,
+		"BENCH_BLFLOAD_SECONDS": c.loadSec, "BENCH_BLFLOAD_REFRESH": c.loadRefresh,
+		"BENCH_BLFLOAD_PUBLISH_RATE": c.loadPublishRate, "BENCH_BLFLOAD_SUB_RATE": c.loadSubRate} {
+		if v <= 0 {
+			fatalf("%s=%d: must be positive", name, v)
+		}
+	}
 	c.heldPres = envInt("BENCH_HELD_PRESENTITIES", atoi(q("100000", "5000")))
 	c.heldSubs = envInt("BENCH_HELD_SUBSCRIPTIONS", atoi(q("100000", "5000")))
 	c.heldChildren = envInt("BENCH_HELD_CHILDREN", 1)
@@ -165,6 +203,11 @@ func loadConfig() {
 	c.sippTrace = envStr("BENCH_SIPP_TRACE", "0") == "1"
 	c.doc = envStr("BENCH_DOC", c.repo+"/docs/performance.md")
 	c.out = envStr("BENCH_OUT", c.doc)
+	// the plots go next to the document written: docs/perf/*.svg for docs/performance.md
+	c.plotDir = envStr("BENCH_PLOTS", filepath.Join(filepath.Dir(mustAbs(c.out)), "perf"))
+	if c.plotDir == "-" || c.doc == "-" && os.Getenv("BENCH_PLOTS") == "" {
+		c.plotDir = ""
+	}
 	c.benchtime = envStr("BENCH_GO_BENCHTIME", "")
 	if _, err := os.Stat(c.scenDir + "/publish_cycle.xml"); err != nil {
 		fatalf("scenarios not found in %s (run from the repository root, or set BENCH_REPO)", c.scenDir)

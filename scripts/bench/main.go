@@ -132,7 +132,9 @@ func run() {
 	section("rate", rateSection)
 	section("cpu", cpuSection)
 	section("fanout", fanoutSection)
+	section("latency", latencySection)
 	section("blf", blfSection)
+	section("blfload", blfLoadSection)
 	section("held", heldSection)
 	section("mariadb", mariadbSection)
 	section("gobench", goBenchSection)
@@ -148,6 +150,16 @@ func run() {
 			exitCode = 1
 		} else {
 			fmt.Printf("written to %s\n", conf.out)
+		}
+	}
+	if conf.plotDir != "" {
+		files, err := writePlots(conf.plotDir)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: plots: %v\n", err)
+			exitCode = 1
+		}
+		if len(files) > 0 {
+			fmt.Printf("plots: %s\n", strings.Join(files, ", "))
 		}
 	}
 	if len(b.broken) > 0 {
@@ -385,7 +397,13 @@ func runStep(target, scen string, children, rate int, name string, start starter
 		return stepResult{}, false
 	}
 	defer k.Stop()
+	c0 := k.CPU()
 	res := runLoad(k, scen, rate, conf.stepSec)
+	if res.st.success > 0 && name == "rate" { // the plot's point: offered, answered, CPU per answered call
+		collected.addSweep(fmt.Sprintf("%s c%d", scen, children), target, sweepPoint{offered: float64(rate),
+			answered: answeredRate(res.st.success, conf.stepSec, res.elapsed.Seconds()),
+			cpuMS:    (k.CPU() - c0) * 1000 / float64(res.st.success)})
+	}
 	mark := "ok"
 	if !res.ok {
 		mark = "FAIL"
@@ -749,6 +767,12 @@ func fanoutRun(target string, n int, kind fanKind) (val, val, val) {
 		return fail("no watcher received the NOTIFY of the modify; %s", kamLog(k, logOff))
 	}
 	sortTimes(times)
+	var arrivals []float64 // the plot of fan-out completion over time
+	for _, t := range times {
+		arrivals = append(arrivals, ms(t.Sub(sent[0])))
+	}
+	collected.addSamples(collected.fanout, fmt.Sprintf("%s %d", kind.event, n),
+		fmt.Sprintf("%s, %d watchers: NOTIFYs received after the modify PUBLISH", kind.name, n), target, arrivals)
 	lastT, medT := times[len(times)-1], times[len(times)/2]
 	latency := lastT.Sub(sent[0])
 	median := medT.Sub(sent[0])

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,9 @@ type sipClient struct {
 	wait   map[string]chan sipMsg // "callid cseq method" → waiter
 	notify int                    // NOTIFYs answered
 	done   chan struct{}
+	// onNotify, when set before the first request, sees every NOTIFY (its arrival time in
+	// m.at) before it is answered; it runs on the read loop and must not block
+	onNotify func(m sipMsg)
 }
 
 type sipMsg struct {
@@ -27,6 +31,7 @@ type sipMsg struct {
 	method  string
 	headers map[string]string // lower-case name → first value
 	raw     string
+	at      time.Time // when it was read from the socket
 }
 
 func newSIPClient(kamPort int) (*sipClient, error) {
@@ -34,6 +39,8 @@ func newSIPClient(kamPort int) (*sipClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	// the BLF-shaped load sends bursts of NOTIFYs here: a small buffer would drop them
+	conn.SetReadBuffer(4 << 20)
 	c := &sipClient{conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port,
 		dst:  &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: kamPort},
 		wait: map[string]chan sipMsg{}, done: make(chan struct{})}
@@ -107,13 +114,18 @@ func (c *sipClient) readLoop() {
 		if err != nil {
 			return
 		}
+		at := time.Now()
 		raw := string(buf[:n])
 		m, ok := parseSIP(raw)
 		if !ok {
 			continue
 		}
+		m.at = at
 		if m.code == 0 {
 			if m.method == "NOTIFY" {
+				if c.onNotify != nil {
+					c.onNotify(m)
+				}
 				c.answer(raw, m, from)
 			}
 			continue
@@ -150,6 +162,13 @@ func (c *sipClient) answer(raw string, m sipMsg, to *net.UDPAddr) {
 // request sends req (a full message whose Call-ID and CSeq are given) and waits for its final
 // response, retransmitting every 500 ms, at most within.
 func (c *sipClient) request(req, callID, cseq string, within time.Duration) (sipMsg, error) {
+	m, _, err := c.requestAt(req, callID, cseq, within)
+	return m, err
+}
+
+// requestAt is request that also returns when req was first written to the socket (the
+// response's arrival is its at).
+func (c *sipClient) requestAt(req, callID, cseq string, within time.Duration) (sipMsg, time.Time, error) {
 	key := callID + " " + cseq
 	ch := make(chan sipMsg, 1)
 	c.mu.Lock()
@@ -157,38 +176,63 @@ func (c *sipClient) request(req, callID, cseq string, within time.Duration) (sip
 	c.mu.Unlock()
 	defer func() { c.mu.Lock(); delete(c.wait, key); c.mu.Unlock() }()
 	deadline := time.After(within)
+	var sent time.Time
 	for {
+		now := time.Now()
 		if _, err := c.conn.WriteToUDP([]byte(req), c.dst); err != nil {
-			return sipMsg{}, err
+			return sipMsg{}, sent, err
+		}
+		if sent.IsZero() {
+			sent = now
 		}
 		select {
 		case m := <-ch:
-			return m, nil
+			return m, sent, nil
 		case <-deadline:
-			return sipMsg{}, fmt.Errorf("no final response within %v", within)
+			return sipMsg{}, sent, fmt.Errorf("no final response within %v", within)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
 
-func branch() string { return fmt.Sprintf("z9hG4bK-bench-%d", time.Now().UnixNano()) }
+// idSeq makes Call-IDs and branches unique when many goroutines make them in the same
+// nanosecond.
+var idSeq atomic.Int64
+
+func uniq() string { return fmt.Sprintf("%d-%d", time.Now().UnixNano(), idSeq.Add(1)) }
+
+func branch() string { return "z9hG4bK-bench-" + uniq() }
 
 // dialog is a subscription the client holds.
 type dialog struct {
 	callID, fromTag, toTag, target, presentity string
 	cseq                                       int
+	watcher                                    string // From user; "probe" unless set
+	event, accept                              string // presence and PIDF unless set
+}
+
+// newDialog is a subscription not sent yet: event "" is presence.
+func newDialog(watcher, presentity string, kind fanKind) *dialog {
+	return &dialog{callID: "bench-" + uniq() + "@127.0.0.1", fromTag: "benchprobe", presentity: presentity,
+		target: presentity, cseq: 1, watcher: watcher, event: kind.event, accept: kind.ctype}
 }
 
 // subscribe creates a subscription dialog to presentity (sip:user@127.0.0.1).
 func (c *sipClient) subscribe(presentity string, expires int, within time.Duration) (*dialog, sipMsg, error) {
-	d := &dialog{callID: fmt.Sprintf("bench-probe-%d@127.0.0.1", time.Now().UnixNano()),
-		fromTag: "benchprobe", presentity: presentity, target: presentity, cseq: 1}
-	m, err := c.sendSubscribe(d, expires, within)
+	d := newDialog("probe", presentity, presenceFan)
+	m, _, err := c.establish(d, expires, within)
+	return d, m, err
+}
+
+// establish sends d's initial SUBSCRIBE and fills in its To tag and remote target from the
+// 2xx; sent is when the SUBSCRIBE was first written.
+func (c *sipClient) establish(d *dialog, expires int, within time.Duration) (sipMsg, time.Time, error) {
+	m, sent, err := c.sendSubscribe(d, expires, within)
 	if err != nil {
-		return nil, m, err
+		return m, sent, err
 	}
 	if m.code/100 != 2 {
-		return nil, m, fmt.Errorf("SUBSCRIBE answered %d %s", m.code, m.reason)
+		return m, sent, fmt.Errorf("SUBSCRIBE answered %d %s", m.code, m.reason)
 	}
 	if i := strings.Index(m.headers["to"], "tag="); i >= 0 {
 		t := m.headers["to"][i+4:]
@@ -203,18 +247,19 @@ func (c *sipClient) subscribe(presentity string, expires int, within time.Durati
 		}
 	}
 	if d.toTag == "" {
-		return nil, m, fmt.Errorf("SUBSCRIBE 2xx without a To tag")
+		return m, sent, fmt.Errorf("SUBSCRIBE 2xx without a To tag")
 	}
-	return d, m, nil
+	return m, sent, nil
 }
 
 // refresh sends an in-dialog SUBSCRIBE (a new CSeq each time) and returns its final response.
 func (c *sipClient) refresh(d *dialog, expires int, within time.Duration) (sipMsg, error) {
 	d.cseq++
-	return c.sendSubscribe(d, expires, within)
+	m, _, err := c.sendSubscribe(d, expires, within)
+	return m, err
 }
 
-func (c *sipClient) sendSubscribe(d *dialog, expires int, within time.Duration) (sipMsg, error) {
+func (c *sipClient) sendSubscribe(d *dialog, expires int, within time.Duration) (sipMsg, time.Time, error) {
 	to := "<" + d.presentity + ">"
 	if d.toTag != "" {
 		to += ";tag=" + d.toTag
@@ -222,15 +267,33 @@ func (c *sipClient) sendSubscribe(d *dialog, expires int, within time.Duration) 
 	cseq := fmt.Sprintf("%d SUBSCRIBE", d.cseq)
 	req := fmt.Sprintf("SUBSCRIBE %s SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s\r\nMax-Forwards: 70\r\n"+
-		"From: <sip:probe@127.0.0.1>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"+
-		"Contact: <sip:probe@127.0.0.1:%d>\r\nEvent: presence\r\nAccept: application/pidf+xml\r\n"+
+		"From: <sip:%s@127.0.0.1>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n"+
+		"Contact: <sip:%s@127.0.0.1:%d>\r\nEvent: %s\r\nAccept: %s\r\n"+
 		"Expires: %d\r\nContent-Length: 0\r\n\r\n",
-		d.target, c.port, branch(), d.fromTag, to, d.callID, cseq, c.port, expires)
-	return c.request(req, d.callID, cseq, within)
+		d.target, c.port, branch(), d.watcher, d.fromTag, to, d.callID, cseq, d.watcher, c.port, d.event, d.accept, expires)
+	return c.requestAt(req, d.callID, cseq, within)
 }
 
 func (c *sipClient) notifies() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.notify
+}
+
+// publish sends a PUBLISH of body for presentity user (sip:user@127.0.0.1) with kind's event;
+// etag "" is an initial PUBLISH, else a modify of that publication (SIP-If-Match). It returns
+// the final response (its SIP-ETag in headers["sip-etag"]) and when the PUBLISH was first sent.
+func (c *sipClient) publish(user string, kind fanKind, etag, body string, expires int, within time.Duration) (sipMsg, time.Time, error) {
+	callID := "bench-pub-" + uniq() + "@127.0.0.1"
+	cseq := "1 PUBLISH"
+	ifMatch := ""
+	if etag != "" {
+		ifMatch = "SIP-If-Match: " + etag + "\r\n"
+	}
+	req := fmt.Sprintf("PUBLISH sip:%s@127.0.0.1 SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:%s@127.0.0.1>;tag=benchpub\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: %s\r\n"+
+		"Event: %s\r\nExpires: %d\r\n%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+		user, c.port, branch(), user, user, callID, cseq, kind.event, expires, ifMatch, kind.ctype, len(body), body)
+	return c.requestAt(req, callID, cseq, within)
 }
