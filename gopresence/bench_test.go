@@ -148,3 +148,23 @@ func BenchmarkHeldSubscription(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/sub")
 	runtime.KeepAlive(e)
 }
+
+// BenchmarkSubscribeCycle: the bench's subscribe cycle on the engine alone (no socket): an
+// initial SUBSCRIBE to a presentity without publication, an in-dialog refresh, an
+// un-SUBSCRIBE; each answered with its NOTIFY.
+func BenchmarkSubscribeCycle(b *testing.B) {
+	e, _ := newTestEngine(b, "", "")
+	e.log = nil
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprint("c", i)
+		out, _ := wire.Decode(e.Handle(frameOfF(wire.TSubscribe, subscribe(id, "", "600", 1))))
+		tt := out.Str(wire.ToTagOut)
+		if tt == "" {
+			b.Fatalf("no To tag: %s", out.Str(wire.Code))
+		}
+		e.Handle(frameOfF(wire.TSubscribe, subscribe(id, tt, "600", 2)))
+		e.Handle(frameOfF(wire.TSubscribe, subscribe(id, tt, "0", 3)))
+	}
+}

@@ -90,3 +90,35 @@ func TestAboveFloor(t *testing.T) {
 		t.Errorf("table with a noRatio row:\n%s", got)
 	}
 }
+
+// The floor with NOTIFY is the floor plus uac and, after each SUBSCRIBE's 200, one NOTIFY
+// through uac_req_send in the SUBSCRIBE's dialog; PUBLISH is answered as on the floor.
+func TestFloorNotifyCfg(t *testing.T) {
+	cfg := benchCfg(harness.Floor, 1, 5060, "/tmp/x")
+	plain, err := cfg.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.FloorNotify = true
+	cfg.Modules = append(cfg.Modules, "uac")
+	b, err := cfg.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"/uac.so\"", "uac_req_send();", `$uac_req(method) = "NOTIFY";`,
+		`$uac_req(callid) = $ci;`, `Subscription-State: " + $var(state)`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("floor with NOTIFY: no %q", want)
+		}
+	}
+	if strings.Count(text, "uac_req_send") != 1 || strings.Contains(string(plain), "uac_req") {
+		t.Errorf("one uac_req_send, only with FloorNotify")
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); !strings.HasPrefix(l, "#") &&
+			(strings.Contains(l, "handle_subscribe(") || strings.Contains(l, "presence.so")) {
+			t.Errorf("floor with NOTIFY has %q", l)
+		}
+	}
+}

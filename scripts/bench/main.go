@@ -513,6 +513,49 @@ func floorRows(total *row, scen string, children, rate int) {
 				t, scenarioNames[scen], children, total.cells[t].txt, floor.txt)
 		}
 	}
+	if scen == "subscribe_cycle" {
+		floorNotifyRows(total, children, rate)
+	}
+}
+
+// floorNotifyRows: the floor again, each SUBSCRIBE also followed by a NOTIFY that Kamailio
+// sends through tm (uac_req_send) and whose 200 it handles — what both presence modules pay to
+// Kamailio's tm for their NOTIFYs — and each target's CPU above that.
+func floorNotifyRows(total *row, children, rate int) {
+	floor := textVal("did not start")
+	if _, bad := b.broken[harness.Floor]; !bad {
+		floor = cpuMeasure(harness.Floor, "subscribe_cycle", "subscribe_cycle_floor_notify",
+			"floor with NOTIFY (Kamailio without presence module, NOTIFYs through tm)",
+			children, rate, "cpu-notify", startFloorNotify)
+	}
+	fr := b.add(fmt.Sprintf("%s, children=%d: Kamailio alone with a NOTIFY per SUBSCRIBE (200 by sl_send_reply, NOTIFY through tm by uac_req_send): CPU s per 1,000 calls",
+		scenarioNames["subscribe_cycle"], children), "lower")
+	fr.noRatio = true
+	ar := b.add(fmt.Sprintf("%s, children=%d: CPU s per 1,000 calls above the floor with NOTIFY (the presence module's cost besides tm's NOTIFYs)",
+		scenarioNames["subscribe_cycle"], children), "lower")
+	for _, t := range conf.targets {
+		fr.cells[t] = floor
+		ar.cells[t] = aboveFloor(total.cells[t], floor)
+	}
+}
+
+// startFloorNotify starts the floor with FloorNotify (uac loaded for uac_req_send).
+func startFloorNotify(target string, children int, dir string) *kamailio {
+	os.RemoveAll(dir)
+	cfg, err := nodeCfg(target, children, dir)
+	if err == nil {
+		cfg.FloorNotify = true
+		cfg.Modules = append(cfg.Modules, "uac")
+		var k *harness.Kamailio
+		if k, err = harness.New(harness.Options{Cfg: cfg, ShmMB: conf.shmMB, PkgMB: conf.pkgMB, Nice: conf.nice}); err == nil {
+			kk := &kamailio{Kamailio: k, children: children}
+			if err = kk.start(); err == nil {
+				return kk
+			}
+		}
+	}
+	b.note("floor with NOTIFY: cannot start: %v", err)
+	return nil
 }
 
 // aboveFloor is total − floor: text when either is not a number, not ok (no ratio) when not
@@ -549,7 +592,12 @@ func cpuRunOn(target, scen string, children, rate int, name string, start starte
 	if target == harness.Floor {
 		file, who = scen+"_floor", "floor (Kamailio without presence module)"
 	}
-	logf("cpu: %s %s children=%d at %d calls/s for %d s", target, scenarioNames[scen], children, rate, conf.cpuSec)
+	return cpuMeasure(target, scen, file, who, children, rate, name, start)
+}
+
+// cpuMeasure is cpuRunOn with the scenario file and the name notes give the instance.
+func cpuMeasure(target, scen, file, who string, children, rate int, name string, start starter) val {
+	logf("cpu: %s (%s) %s children=%d at %d calls/s for %d s", target, file, scenarioNames[scen], children, rate, conf.cpuSec)
 	dir := filepath.Join(conf.work, name, fmt.Sprintf("%s-c%d-%s", scen, children, target))
 	k := start(target, children, dir)
 	if k == nil {

@@ -47,6 +47,12 @@ type Cfg struct {
 	// presence module as sent, malformed ones included.
 	Screening bool
 
+	// FloorNotify (target Floor, with "uac" in Modules): each SUBSCRIBE's 200 is followed by a
+	// NOTIFY sent through tm (uac_req_send), so the floor holds tm's own cost of a NOTIFY and of
+	// its 200 as well, the part of a presence module's work that is Kamailio's (bench: the
+	// "floor with NOTIFY" row; scenario subscribe_cycle_floor_notify.xml).
+	FloorNotify bool
+
 	// Companions are Debian's modules loaded after presence (presence_mwi, presence_dialoginfo,
 	// ...): with ours they bind to our presence.so through bind_presence.
 	Companions []string
