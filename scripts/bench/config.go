@@ -42,6 +42,7 @@ type config struct {
 
 	shmMB, pkgMB int
 	heldPkgMB    int
+	heldSmaps    string // BENCH_HELD_SMAPS: a directory for every process's smaps (held.go)
 	debug        int
 	nice         int
 	stockWAL     bool
@@ -140,6 +141,7 @@ func loadConfig() {
 	c.shmMB = envInt("BENCH_SHM_MB", 1024)
 	c.pkgMB = envInt("BENCH_PKG_MB", 32)
 	c.heldPkgMB = envInt("BENCH_HELD_PKG_MB", 512)
+	c.heldSmaps = envStr("BENCH_HELD_SMAPS", "")
 	c.debug = envInt("BENCH_DEBUG", 1)
 	c.nice = envInt("BENCH_NICE", 0)
 	c.stockWAL = envStr("BENCH_STOCK_WAL", "1") == "1"

@@ -91,6 +91,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 	time.Sleep(3 * time.Second) // commits behind the last reply, transactions freed
 	mp := harness.GroupMem(k.PGID())
+	dumpSmaps(k, target, "published")
 	inf := filepath.Join(dir, "subscriptions.csv")
 	if err := writeInjection(inf, P, S); err != nil {
 		fail(err)
@@ -124,6 +125,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 	time.Sleep(3 * time.Second)
 	m1 := harness.GroupMem(k.PGID())
+	dumpSmaps(k, target, "held")
 	logf("  %-5s %d processes: VmRSS sum %d MiB, biggest %d MiB, PSS sum %d MiB", target, m1.Procs,
 		m1.RSSSum/1024, m1.RSSMax/1024, m1.PSSSum/1024)
 	set("rss", mib(m1.RSSSum))
@@ -210,6 +212,17 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 	if lines := k.errorLines(logOff, 4); len(lines) > 0 {
 		b.note("%s, held: Kamailio logged during the restart:\n%s", target, strings.Join(lines, "\n"))
+	}
+}
+
+// dumpSmaps keeps every process's smaps in $BENCH_HELD_SMAPS/<target> (when set), for the
+// breakdown of the held state's memory by process and mapping (scripts/bench/smaps.py).
+func dumpSmaps(k *kamailio, target, phase string) {
+	if conf.heldSmaps == "" {
+		return
+	}
+	if err := harness.DumpSmaps(k.PGID(), filepath.Join(conf.heldSmaps, target), phase); err != nil {
+		b.note("%s, held: smaps: %v", target, err)
 	}
 }
 
