@@ -1,6 +1,8 @@
 package gopresence
 
 import (
+	"bytes"
+
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/gopresence/events"
 )
@@ -13,8 +15,11 @@ import (
 type publication struct {
 	// data holds etag, sender, ruid, user, domain and the body, in that order; ends[i] is where
 	// the i-th string ends (the body runs to the end).
-	data     []byte
-	ends     [nPacked]uint32
+	data []byte
+	ends [nPacked]uint32
+	// plainLen: the body is deflated (bodyzip.go) and this is its length once inflated; 0:
+	// the body is held as it came.
+	plainLen uint32
 	expires  int64 // absolute unix time; -1: never (hard state)
 	received int64
 	priority int64
@@ -58,10 +63,42 @@ func (p *publication) etag() string   { return p.str(packETag) }
 func (p *publication) sender() string { return p.str(packSender) }
 func (p *publication) ruid() string   { return p.str(packRUID) }
 
-// body is the publication's document, sharing the packed bytes: read only (its capacity ends
-// with it, so an append copies). Never nil, as the body column is NOT NULL.
+// body is the publication's document: read only, as a plain one shares the packed bytes (its
+// capacity ends with it, so an append copies); a deflated one is inflated into a new slice.
+// Never nil, as the body column is NOT NULL.
 func (p *publication) body() []byte {
+	held := p.heldBody()
+	if p.plainLen == 0 {
+		return held
+	}
+	b, err := inflateBody(held, int(p.plainLen))
+	if err != nil { // deflate checked it could be inflated: not reached
+		panic("gopresence: a held body does not inflate: " + err.Error())
+	}
+	return b
+}
+
+func (p *publication) heldBody() []byte {
 	return p.data[p.ends[nPacked-1]:len(p.data):len(p.data)]
+}
+
+// deflate holds the body deflated when that saves memory (once: a deflated body stays so).
+func (p *publication) deflate() {
+	plain := p.heldBody()
+	if p.plainLen != 0 || len(plain) < bodyPackMin {
+		return
+	}
+	z := deflateBody(plain)
+	if z == nil {
+		return
+	}
+	if back, err := inflateBody(z, len(plain)); err != nil || !bytes.Equal(back, plain) {
+		return // never seen; the body stays as it came rather than risk losing it
+	}
+	head := p.data[:p.ends[nPacked-1]]
+	data := make([]byte, 0, len(head)+len(z))
+	p.data = append(append(data, head...), z...)
+	p.plainLen = uint32(len(plain))
 }
 
 // etagIs compares without building the string.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gopresence/gopresence/db"
+	"github.com/gopresence/gopresence/gopresence/wire"
 )
 
 func TestPublicationRoundTrip(t *testing.T) {
@@ -94,5 +95,109 @@ func TestPresentityManyPublications(t *testing.T) {
 	pubs := pr.publications()
 	if len(pubs) != len(pr.pubs) || pubs[len(pubs)-1].ETag != "new" || string(pubs[len(pubs)-1].Body) != "nb" {
 		t.Fatalf("publications() = %d, newest %+v", len(pubs), pubs[len(pubs)-1])
+	}
+}
+
+func TestPublicationDeflate(t *testing.T) {
+	pidf := []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:h1@127.0.0.1">
+<tuple id="t1"><status><basic>open</basic></status><note>held 1</note></tuple>
+</presence>
+`)
+	noise := make([]byte, 4096)
+	x := uint32(1)
+	for i := range noise { // xorshift: bytes deflate cannot shrink
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		noise[i] = byte(x)
+	}
+	huge := bytes.Repeat(pidf, 20000) // 4 MB
+	cases := []struct {
+		name   string
+		body   []byte
+		packed bool
+	}{
+		{"pidf", pidf, true},
+		{"empty", []byte{}, false},
+		{"short", []byte("<presence/>"), false},
+		{"incompressible", noise, false},
+		{"huge", huge, true},
+	}
+	for _, c := range cases {
+		row := db.Presentity{Username: "h1", Domain: "127.0.0.1", ETag: "a.1", Sender: "sip:x@y",
+			RUID: "pres-1", Body: c.body, Expires: 5, ReceivedTime: 4, Priority: 3}
+		p := newPublication(&row)
+		plainSize := len(p.data)
+		p.deflate()
+		if got := p.plainLen != 0; got != c.packed {
+			t.Errorf("%s: deflated %v, want %v", c.name, got, c.packed)
+		}
+		if c.packed && len(p.data) >= plainSize {
+			t.Errorf("%s: %d bytes held deflated, %d plain", c.name, len(p.data), plainSize)
+		}
+		got := p.row("presence")
+		if !bytes.Equal(got.Body, c.body) || got.ETag != "a.1" || got.RUID != "pres-1" ||
+			got.Sender != "sip:x@y" || got.Username != "h1" || got.Domain != "127.0.0.1" {
+			t.Errorf("%s: after deflate the row is %+.100v", c.name, *got)
+		}
+		if ev := p.event(); !bytes.Equal(ev.Body, c.body) || ev.ETag != "a.1" {
+			t.Errorf("%s: after deflate event() = %+.100v", c.name, ev)
+		}
+		again := p.data
+		p.deflate() // a deflated body stays as it is
+		if &again[0] != &p.data[0] {
+			t.Errorf("%s: deflated twice", c.name)
+		}
+	}
+	if z := deflateBody(pidf); len(z) > len(pidf)/3 {
+		t.Errorf("the bench's PIDF body deflates to %d of %d bytes: the dictionary does not match it", len(z), len(pidf))
+	}
+}
+
+// A body packed while idle still reaches a new watcher whole, and a later modify replaces it
+// with a plain one.
+func TestIdleBodiesPacked(t *testing.T) {
+	e, clk := newTestEngine(t, "", "")
+	pub := do(t, e, wire.TPublish, publish("", "3600", pidf1))
+	if pub.code != 200 {
+		t.Fatalf("PUBLISH: %d", pub.code)
+	}
+	held := func() *publication {
+		for _, sh := range e.shards.s {
+			for _, pr := range sh.pres {
+				return &pr.pubs[0]
+			}
+		}
+		t.Fatal("no publication held")
+		return nil
+	}
+	e.packIdleBodies()
+	if held().plainLen != 0 {
+		t.Fatal("a body packed before it was idle")
+	}
+	clk.t = clk.t.Add(bodyIdle)
+	e.packIdleBodies()
+	if held().plainLen == 0 {
+		t.Fatalf("an idle body of %d bytes not packed", len(pidf1))
+	}
+	r := do(t, e, wire.TSubscribe, subscribe("w1", "", "3600", 1))
+	if r.code != 200 || len(r.notifs) != 1 || !strings.Contains(r.notifs[0][wire.NBody], "<note>one</note>") {
+		t.Fatalf("SUBSCRIBE after packing: %d, NOTIFYs %v", r.code, r.notifs)
+	}
+	// a modify replaces the packed body with its own, held plain until it is idle in turn
+	r = do(t, e, wire.TPublish, publish(pub.headers["SIP-ETag"], "3600", pidf2))
+	if r.code != 200 || len(r.notifs) != 1 || !strings.Contains(r.notifs[0][wire.NBody], "<note>two</note>") {
+		t.Fatalf("modify of a packed publication: %d, NOTIFYs %v", r.code, r.notifs)
+	}
+	if held().plainLen != 0 || string(held().body()) != pidf2 {
+		t.Fatalf("after the modify: packed %v, body %q", held().plainLen != 0, held().body())
+	}
+	// a refresh without body keeps the packed body's document
+	clk.t = clk.t.Add(bodyIdle)
+	e.packIdleBodies()
+	r = do(t, e, wire.TPublish, publish(r.headers["SIP-ETag"], "3600", ""))
+	if r.code != 200 || string(held().body()) != pidf2 {
+		t.Fatalf("refresh of a packed publication: %d, body %q", r.code, held().body())
 	}
 }

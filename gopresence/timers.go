@@ -17,6 +17,7 @@ import (
 // of subscription bookkeeping (local CSeq, version). Period <= 0 disables, as in stock.
 func (e *Engine) StartTimers() {
 	e.every(e.cfg.CleanPeriod, e.expirePublications)
+	e.every(int(bodyPackEvery/time.Second), e.packIdleBodies)
 	e.every(e.cfg.DBUpdatePeriod, func() {
 		e.expireSubscriptions()
 		e.writeBack()
