@@ -41,6 +41,8 @@ def parse(path):
         for line in f:
             if line.startswith("# pid"):
                 engine = "engine=true" in line
+                cpu = re.search(r"cpu=(\S+)", line)
+                out["cpu"] = cpu.group(1) if cpu else "?"
                 continue
             m = HDR.match(line)
             if m:
@@ -63,10 +65,11 @@ def main():
         print(f"== {phase}: {len(files)} processes")
         for i, p in enumerate(files):
             engine, m = parse(p)
+            cpu = m.pop("cpu", "?")
             role = "engine" if engine else ("main" if i == 0 else "proc")
             pss = sum(v[0] for v in m.values())
             top = sorted(m.items(), key=lambda kv: -kv[1][0])[:4]
-            print(f"  {role:6} pid {os.path.basename(p).split('-')[1].split('.')[0]:>7}  PSS {pss/1024:7.1f} MiB: "
+            print(f"  {role:6} pid {os.path.basename(p).split('-')[1].split('.')[0]:>7}  PSS {pss/1024:7.1f} MiB, CPU {cpu}: "
                   + ", ".join(f"{k} {v[0]/1024:.1f}" for k, v in top))
             for k, v in m.items():
                 t = total.setdefault(k, [0, 0])

@@ -164,8 +164,8 @@ func DumpSmaps(pgid int, dir, prefix string) error {
 			continue // exited meanwhile
 		}
 		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.Pid))
-		head := fmt.Sprintf("# pid %d engine=%v %s\n", p.Pid, MapsEngine(p.Pid),
-			strings.ReplaceAll(string(cmd), "\x00", " "))
+		head := fmt.Sprintf("# pid %d engine=%v cpu=%.2fs %s\n", p.Pid, MapsEngine(p.Pid),
+			float64(p.Utime+p.Stime)/clockTick, strings.ReplaceAll(string(cmd), "\x00", " "))
 		name := fmt.Sprintf("%s/%s-%d.smaps", dir, prefix, p.Pid)
 		if err := os.WriteFile(name, append([]byte(head), smaps...), 0o644); err != nil {
 			return err
