@@ -133,7 +133,7 @@ func loadConfig() {
 	c.heldPres = envInt("BENCH_HELD_PRESENTITIES", atoi(q("100000", "5000")))
 	c.heldSubs = envInt("BENCH_HELD_SUBSCRIPTIONS", atoi(q("100000", "5000")))
 	c.heldChildren = envInt("BENCH_HELD_CHILDREN", 1)
-	c.heldRate = envInt("BENCH_HELD_RATE", 800) // about stock's best: the load rate sets tm's shm high-water (held.go)
+	c.heldRate = envInt("BENCH_HELD_RATE", 2000) // the other targets: at most stock's pace (heldPace)
 	c.heldWindow = envInt("BENCH_HELD_WINDOW", 20)
 	c.mariadbNodes = envInts("BENCH_MARIADB_NODES", "1,2")
 	c.mariadbChildren = envInt("BENCH_MARIADB_CHILDREN", 4)
