@@ -168,3 +168,40 @@ func BenchmarkSubscribeCycle(b *testing.B) {
 		e.Handle(frameOfF(wire.TSubscribe, subscribe(id, tt, "0", 3)))
 	}
 }
+
+// BenchmarkHeldPresentity: Go heap held per presentity (one publication each, the bench's
+// held_publish body), after a GC; reported as heap-B/pres, and once the bodies are idle and
+// packed (bodyzip.go) as idle-heap-B/pres (b.N is ignored).
+func BenchmarkHeldPresentity(b *testing.B) {
+	const n = 20000
+	e, clk := newTestEngine(b, "", "db_commit_delay=1000\n")
+	e.log = nil
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		uri := fmt.Sprintf("sip:h%d@127.0.0.1", i)
+		body := fmt.Sprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"+
+			"<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"%s\">\n"+
+			"<tuple id=\"t1\"><status><basic>open</basic></status><note>held %d</note></tuple>\n"+
+			"</presence>\n", uri, i)
+		m := publish("", "3600", body)
+		m[wire.RURI] = uri
+		e.Handle(frameOfF(wire.TPublish, m))
+	}
+	e.writer.Close() // the queued rows are not held state
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if got := e.Stats().Presentities; got != n {
+		b.Fatalf("%d presentities", got)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/pres")
+	clk.t = clk.t.Add(bodyIdle)
+	e.packIdleBodies()
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "idle-heap-B/pres")
+	runtime.KeepAlive(e)
+}

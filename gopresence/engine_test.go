@@ -159,7 +159,7 @@ func TestPublishLifecycle(t *testing.T) {
 func lastETag(t *testing.T, e *Engine) string {
 	for _, sh := range e.shards.s {
 		for _, p := range sh.pres {
-			return p.pubs[len(p.pubs)-1].ETag
+			return p.pubs[len(p.pubs)-1].etag()
 		}
 	}
 	t.Fatal("no publication")

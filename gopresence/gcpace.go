@@ -14,8 +14,8 @@ import (
 // every gcHeadroom bytes of allocation — thousands of requests — while memory per held item
 // stays close to its live size. An operator's GOGC in Kamailio's environment wins.
 const (
-	gcHeadroom   = 32 << 20
-	gcMinPercent = 25
+	gcHeadroom   = 16 << 20
+	gcMinPercent = 10
 	gcEvery      = 5 * time.Second
 )
 

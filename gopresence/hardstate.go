@@ -39,17 +39,17 @@ func (e *Engine) setHardState(sh *shard, key presentityKey, name string, doc []b
 	case len(doc) == 0 && idx < 0:
 		// nothing held, nothing to remove: the watchers are refreshed all the same
 	case len(doc) == 0:
-		if err := e.storePublication(sh, time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pr.pubs[idx].RUID}); err != nil {
+		if err := e.storePublication(sh, time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pr.pubs[idx].ruid()}); err != nil {
 			return e.commitFailed("hard state: removing "+name+" of "+key.uri, err)
 		}
-		pr.pubs = append(pr.pubs[:idx], pr.pubs[idx+1:]...)
+		pr.remove(idx)
 	case idx >= 0:
-		upd := *pr.pubs[idx]
+		upd := *pr.pubs[idx].row(key.event)
 		upd.Body, upd.ReceivedTime, upd.Priority, upd.Expires = doc, now, now-pidPriorityBase, -1
 		if err := e.storePublication(sh, time.Time{}, db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
 			return e.commitFailed("hard state: updating "+name+" of "+key.uri, err)
 		}
-		pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)
+		pr.replace(idx, newPublication(&upd))
 	default:
 		pub := &db.Presentity{Username: u.User, Domain: u.Host, Event: key.event, ETag: name,
 			Expires: -1, ReceivedTime: now, Body: doc, Priority: now - pidPriorityBase,
@@ -61,7 +61,7 @@ func (e *Engine) setHardState(sh *shard, key presentityKey, name string, doc []b
 			pr = &presentity{}
 			sh.pres[key] = pr
 		}
-		pr.pubs = append(pr.pubs, pub)
+		pr.pubs = append(pr.pubs, newPublication(pub))
 	}
 	if pr == nil {
 		pr = &presentity{}

@@ -105,7 +105,7 @@ func (e *Engine) publishLocked(sh *shard, f *wire.Frame, pkg events.Package, rur
 			pr = &presentity{}
 			sh.pres[key] = pr
 		}
-		pr.pubs = append(pr.pubs, pub)
+		pr.pubs = append(pr.pubs, newPublication(pub))
 		a := e.publishOK(expires, etag)
 		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, "", sender, now))
 		return a
@@ -120,20 +120,20 @@ func (e *Engine) publishLocked(sh *shard, f *wire.Frame, pkg events.Package, rur
 		// when the tag has no dot: fixed).
 		return conditionalFailed("publish: no publication " + strconv.Quote(etag) + " for " + key.uri)
 	}
-	pub := pr.pubs[idx]
+	pub := &pr.pubs[idx]
 	if expires == 0 {
-		if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
+		if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.DeletePresentity, RUID: pub.ruid()}); err != nil {
 			return e.commitFailed("publish: removing "+key.uri, err)
 		}
 		a := e.publishOK(0, etag)
 		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, etag, sender, now)) // rendered offline
-		pr.pubs = append(pr.pubs[:idx], pr.pubs[idx+1:]...)
+		pr.remove(idx)
 		if len(pr.pubs) == 0 {
 			delete(sh.pres, key)
 		}
 		return a
 	}
-	upd := *pub
+	upd := *pub.row(key.event)
 	upd.ETag = e.newETag(etagGeneration(etag) + 1)
 	if me, ok := pkg.(events.ModuleEvent); fixed != "" || (ok && me.KeepsETag()) {
 		upd.ETag = etag // named by the caller, or the module keeps entity-tags (etag_not_new)
@@ -150,8 +150,7 @@ func (e *Engine) publishLocked(sh *shard, f *wire.Frame, pkg events.Package, rur
 	if err := e.storePublication(sh, deadline(f), db.Op{Kind: db.UpdatePresentity, Presentity: &upd}); err != nil {
 		return e.commitFailed("publish: updating "+key.uri, err)
 	}
-	// newest last, as stock orders by received_time
-	pr.pubs = append(append(pr.pubs[:idx], pr.pubs[idx+1:]...), &upd)
+	pr.replace(idx, newPublication(&upd))
 	a := e.publishOK(expires, upd.ETag)
 	if len(body) > 0 { // a refresh without body changes no state: no NOTIFY (RFC 3903 §4.2)
 		a.notifs = e.fanOut(e.notifyWatchers(sh, key, pr, "", sender, now))

@@ -153,9 +153,9 @@ func (e *Engine) eachPublication(f func(p *db.Presentity)) {
 	}
 	for _, sh := range e.shards.s {
 		sh.mu.Lock()
-		for _, pr := range sh.pres {
-			for _, p := range pr.pubs {
-				f(p)
+		for k, pr := range sh.pres {
+			for i := range pr.pubs {
+				f(pr.pubs[i].row(k.event))
 			}
 		}
 		sh.mu.Unlock()

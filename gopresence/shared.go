@@ -250,7 +250,7 @@ func (e *Engine) hold(rows db.Rows, cseqMargin int64) (subs int) {
 			pr = &presentity{}
 			sh.pres[k] = pr
 		}
-		pr.pubs = append(pr.pubs, p)
+		pr.pubs = append(pr.pubs, newPublication(p))
 	}
 	for i := range rows.Watchers {
 		w := rows.Watchers[i]

@@ -27,12 +27,12 @@ type presentityKey struct {
 
 // presentity holds the publications of one presentityKey, oldest first.
 type presentity struct {
-	pubs []*db.Presentity
+	pubs []publication
 }
 
 func (p *presentity) find(etag string) int {
-	for i, pub := range p.pubs {
-		if pub.ETag == etag {
+	for i := range p.pubs {
+		if p.pubs[i].etagIs(etag) {
 			return i
 		}
 	}
@@ -41,10 +41,25 @@ func (p *presentity) find(etag string) int {
 
 func (p *presentity) publications() []events.Publication {
 	out := make([]events.Publication, len(p.pubs))
-	for i, pub := range p.pubs {
-		out[i] = events.Publication{ETag: pub.ETag, Body: pub.Body, Sender: pub.Sender}
+	for i := range p.pubs {
+		out[i] = p.pubs[i].event()
 	}
 	return out
+}
+
+// remove drops the idx-th publication, clearing the slot it leaves so that its bytes are
+// not kept alive by the slice's spare capacity.
+func (p *presentity) remove(idx int) {
+	copy(p.pubs[idx:], p.pubs[idx+1:])
+	p.pubs[len(p.pubs)-1] = publication{}
+	p.pubs = p.pubs[:len(p.pubs)-1]
+}
+
+// replace drops the idx-th publication and appends pub as the newest (stock orders by
+// received_time).
+func (p *presentity) replace(idx int, pub publication) {
+	p.remove(idx)
+	p.pubs = append(p.pubs, pub)
 }
 
 // subscription is one subscription dialog; db.Watcher carries its columns.

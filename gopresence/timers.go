@@ -17,6 +17,7 @@ import (
 // of subscription bookkeeping (local CSeq, version). Period <= 0 disables, as in stock.
 func (e *Engine) StartTimers() {
 	e.every(e.cfg.CleanPeriod, e.expirePublications)
+	e.every(int(bodyPackEvery/time.Second), e.packIdleBodies)
 	e.every(e.cfg.DBUpdatePeriod, func() {
 		e.expireSubscriptions()
 		e.writeBack()
@@ -125,22 +126,22 @@ func (e *Engine) expireLocked(sh *shard, now int64, expire func(sh *shard, now i
 func (e *Engine) expireShardPublications(sh *shard, now int64) (out []notifyReq) {
 	for key, pr := range sh.pres {
 		for i := 0; i < len(pr.pubs); {
-			pub := pr.pubs[i]
-			if pub.Expires <= 0 || pub.Expires > now {
+			pub := &pr.pubs[i]
+			if pub.expires <= 0 || pub.expires > now {
 				i++
 				continue
 			}
-			if err := e.storePublication(sh, time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.RUID}); err != nil {
-				e.logf("err", "expiring publication %s of %s: %v", pub.ETag, key.uri, err)
+			if err := e.storePublication(sh, time.Time{}, db.Op{Kind: db.DeletePresentity, RUID: pub.ruid()}); err != nil {
+				e.logf("err", "expiring publication %s of %s: %v", pub.etag(), key.uri, err)
 				i++
 				continue
 			}
 			_, ofModule := events.Lookup(key.event, nil).(events.ModuleEvent)
 			if e.cfg.ForceDelete == 0 && !ofModule {
 				// ours render it closed (stock sends no body here: fixed)
-				out = append(out, e.notifyWatchers(sh, key, pr, pub.ETag, "", now)...)
+				out = append(out, e.notifyWatchers(sh, key, pr, pub.etag(), "", now)...)
 			}
-			pr.pubs = append(pr.pubs[:i], pr.pubs[i+1:]...)
+			pr.remove(i)
 			if e.cfg.ForceDelete == 0 && ofModule {
 				// a C module's bodies without the expired one, as stock's query skips expired
 				// rows (none left: a NOTIFY without body)

@@ -55,6 +55,7 @@ type config struct {
 
 	shmMB, pkgMB int
 	heldPkgMB    int
+	heldSmaps    string // BENCH_HELD_SMAPS: a directory for every process's smaps (held.go)
 	debug        int
 	nice         int
 	stockWAL     bool
@@ -170,7 +171,7 @@ func loadConfig() {
 	c.heldPres = envInt("BENCH_HELD_PRESENTITIES", atoi(q("100000", "5000")))
 	c.heldSubs = envInt("BENCH_HELD_SUBSCRIPTIONS", atoi(q("100000", "5000")))
 	c.heldChildren = envInt("BENCH_HELD_CHILDREN", 1)
-	c.heldRate = envInt("BENCH_HELD_RATE", 2000)
+	c.heldRate = envInt("BENCH_HELD_RATE", 2000) // the other targets: at most stock's pace (heldPace)
 	c.heldWindow = envInt("BENCH_HELD_WINDOW", 20)
 	c.mariadbNodes = envInts("BENCH_MARIADB_NODES", "1,2")
 	c.mariadbChildren = envInt("BENCH_MARIADB_CHILDREN", 4)
@@ -178,6 +179,7 @@ func loadConfig() {
 	c.shmMB = envInt("BENCH_SHM_MB", 1024)
 	c.pkgMB = envInt("BENCH_PKG_MB", 32)
 	c.heldPkgMB = envInt("BENCH_HELD_PKG_MB", 512)
+	c.heldSmaps = envStr("BENCH_HELD_SMAPS", "")
 	c.debug = envInt("BENCH_DEBUG", 1)
 	c.nice = envInt("BENCH_NICE", 0)
 	c.stockWAL = envStr("BENCH_STOCK_WAL", "1") == "1"

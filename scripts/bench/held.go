@@ -68,7 +68,12 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	// load runs one closed-loop loading phase of n calls and reports what failed
 	load := func(o harness.SippOptions, n int, noun, done string) (sippStats, bool) {
 		timeout := time.Duration(n/50+120) * time.Second // at least 50 calls/s, or the run is pointless
-		o.Calls, o.Rate, o.Limit, o.Timeout = n, float64(conf.heldRate), conf.heldWindow, timeout
+		rate := float64(conf.heldRate)
+		if r := heldPace[o.Name]; target != "stock" && r > 0 && r < rate {
+			rate = r // stock's pace in this run: see heldPace
+			logf("  %-5s %s at stock's %.0f calls/s", target, o.Name, rate)
+		}
+		o.Calls, o.Rate, o.Limit, o.Timeout = n, rate, conf.heldWindow, timeout
 		logOff := k.LogSize()
 		s, err := startSipp(k, o)
 		if err != nil {
@@ -78,6 +83,9 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		s.Wait(timeout + time.Minute)
 		st := s.stats()
 		logf("  %-5s %d/%d %s%s in %.1f s", target, st.success, n, noun, done, s.elapsed().Seconds())
+		if target == "stock" && s.elapsed() > 0 {
+			heldPace[o.Name] = float64(n) / s.elapsed().Seconds()
+		}
 		if st.success < n {
 			b.note("%s, held: %d of %d %s failed; SIPp: %s; %s", target, n-st.success, n, noun,
 				strings.Join(s.errorExcerpt(3), " | "), kamLog(k, logOff))
@@ -91,6 +99,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 	time.Sleep(3 * time.Second) // commits behind the last reply, transactions freed
 	mp := harness.GroupMem(k.PGID())
+	dumpSmaps(k, target, "published")
 	inf := filepath.Join(dir, "subscriptions.csv")
 	if err := writeInjection(inf, P, S); err != nil {
 		fail(err)
@@ -124,6 +133,7 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 	}
 	time.Sleep(3 * time.Second)
 	m1 := harness.GroupMem(k.PGID())
+	dumpSmaps(k, target, "held")
 	logf("  %-5s %d processes: VmRSS sum %d MiB, biggest %d MiB, PSS sum %d MiB", target, m1.Procs,
 		m1.RSSSum/1024, m1.RSSMax/1024, m1.PSSSum/1024)
 	set("rss", mib(m1.RSSSum))
@@ -212,6 +222,24 @@ func heldRun(target string, P, S, children int, rows map[string]*row) {
 		b.note("%s, held: Kamailio logged during the restart:\n%s", target, strings.Join(lines, "\n"))
 	}
 }
+
+// dumpSmaps keeps every process's smaps in $BENCH_HELD_SMAPS/<target> (when set), for the
+// breakdown of the held state's memory by process and mapping (scripts/bench/smaps.py).
+func dumpSmaps(k *kamailio, target, phase string) {
+	if conf.heldSmaps == "" {
+		return
+	}
+	if err := harness.DumpSmaps(k.PGID(), filepath.Join(conf.heldSmaps, target), phase); err != nil {
+		b.note("%s, held: smaps: %v", target, err)
+	}
+}
+
+// heldPace is the rate (calls/s) stock loaded each phase at in this run, by SIPp run name; the
+// other targets load at most that fast. Each SUBSCRIBE's and NOTIFY's transaction stays in
+// Kamailio's shared memory for tm's wait timer after its final reply, and the pages that
+// high-water mark touched stay resident: a target loading faster than stock would hold more
+// shared memory for it, whatever its state costs (docs/performance.md, Held state).
+var heldPace = map[string]float64{}
 
 // writeInjection writes SIPp's injection file: subscription i watches presentity h<i mod P + 1>.
 func writeInjection(path string, P, S int) error {

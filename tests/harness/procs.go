@@ -150,3 +150,26 @@ func kbField(path, name string) int64 {
 	}
 	return 0
 }
+
+// DumpSmaps copies /proc/<pid>/smaps of every process of the group into dir as
+// <prefix>-<pid>.smaps (with the command line on the first line), for a breakdown of what a
+// group's memory is by mapping (heap, shm, Go arenas) done after the run.
+func DumpSmaps(pgid int, dir, prefix string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range GroupProcs(pgid) {
+		smaps, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", p.Pid))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.Pid))
+		head := fmt.Sprintf("# pid %d engine=%v cpu=%.2fs %s\n", p.Pid, MapsEngine(p.Pid),
+			float64(p.Utime+p.Stime)/clockTick, strings.ReplaceAll(string(cmd), "\x00", " "))
+		name := fmt.Sprintf("%s/%s-%d.smaps", dir, prefix, p.Pid)
+		if err := os.WriteFile(name, append([]byte(head), smaps...), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
