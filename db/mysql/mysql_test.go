@@ -418,3 +418,23 @@ func TestRollbackOfKilledConnectionReported(t *testing.T) {
 		t.Fatalf("Rollback on a killed connection (%d killed): %v, want db.ErrUnavailable", len(ids), err)
 	}
 }
+
+// A dialog not found is read again as a causal read (wsrep_sync_wait=1, shared.go): the
+// connection it ran on goes back to the pool waiting for nothing (the variable put back to 0),
+// and a dialog found is found on the first read, without the second.
+func TestCausalDialogReadLeavesNoWait(t *testing.T) {
+	need(t)
+	_, sh := openShared(t)
+	s := sh.(*store)
+	s.h.SetMaxOpenConns(1) // the one connection the causal read ran on is the one read below
+	if u, err := s.DialogURI(context.Background(), db.DialogKey{CallID: "none", ToTag: "t", FromTag: "f"}); err != nil || u != "" {
+		t.Fatalf("DialogURI of no dialog: %q, %v", u, err)
+	}
+	if s.noSyncWait.Load() {
+		t.Fatal("MariaDB knows wsrep_sync_wait: the causal read must not be turned off")
+	}
+	var w int
+	if err := s.h.QueryRow("SELECT @@SESSION.wsrep_sync_wait").Scan(&w); err != nil || w != 0 {
+		t.Fatalf("the pooled connection's wsrep_sync_wait after the causal read: %d, %v", w, err)
+	}
+}

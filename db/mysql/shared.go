@@ -3,9 +3,11 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/db/sqlstore"
 )
@@ -119,7 +121,7 @@ func (t *sharedTx) Commit() error {
 		return fmt.Errorf("mysql: deleting the lock of %s: %w", t.uri, classify(err))
 	}
 	if err := t.tx.Commit(); err != nil {
-		return fmt.Errorf("mysql: commit: %w", classify(err))
+		return commitFailed(err)
 	}
 	return nil
 }
@@ -148,10 +150,44 @@ func (t *sharedTx) Rollback() error {
 	return nil
 }
 
-// DialogURI reads the dialog's presentity_uri.
+// DialogURI reads the dialog's presentity_uri. A dialog not found is read again as a causal
+// read (causalDialogURI): on Galera an in-dialog request may reach this node right after the
+// 200 of its SUBSCRIBE through another, before this node has applied that node's commit.
 func (s *store) DialogURI(ctx context.Context, d db.DialogKey) (string, error) {
 	u, err := sqlstore.DialogURI(ctx, s.h, s.t.ActiveWatchers, d)
+	if err == nil && u == "" && !s.noSyncWait.Load() {
+		u, err = s.causalDialogURI(ctx, d)
+	}
 	return u, wrap(err)
+}
+
+// causalDialogURI reads the dialog once this database node has applied every write-set the
+// cluster had committed when the read began (wsrep_sync_wait=1, on one connection, put back to
+// 0 before the connection returns to the pool). A plain MariaDB knows the variable and waits
+// for nothing; MySQL does not know it (1193): the miss stands, and is not tried again.
+func (s *store) causalDialogURI(ctx context.Context, d db.DialogKey) (string, error) {
+	c, err := s.h.Conn(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "SET SESSION wsrep_sync_wait = 1"); err != nil {
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1193 {
+			s.noSyncWait.Store(true)
+			return "", nil
+		}
+		return "", err
+	}
+	u, err := sqlstore.DialogURI(ctx, c, s.t.ActiveWatchers, d)
+	if _, rerr := c.ExecContext(context.Background(), "SET SESSION wsrep_sync_wait = 0"); rerr != nil {
+		// a connection left waiting on every read is not given back to the pool
+		c.Raw(func(any) error { return driver.ErrBadConn })
+		if err == nil {
+			err = rerr
+		}
+	}
+	return u, err
 }
 
 // DueSubscriptions lists presentity URIs with an expired subscription.

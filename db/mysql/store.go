@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/gopresence/gopresence/db"
 	"github.com/gopresence/gopresence/db/sqlstore"
 )
@@ -18,6 +20,8 @@ type store struct {
 	h   *sql.DB
 	t   db.Tables
 	sql [sqlstore.NumStmts]string
+	// noSyncWait: the server does not know wsrep_sync_wait (MySQL): no causal reads
+	noSyncWait atomic.Bool
 }
 
 func writeSQL(t db.Tables) [sqlstore.NumStmts]string { return sqlstore.WriteSQL(t, "REPLACE") }
@@ -52,14 +56,20 @@ func (s *store) Apply(ops []db.Op) error {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		err = classify(err)
-		if errors.Is(err, db.ErrUnavailable) {
-			// the connection broke after COMMIT was sent: the server may have applied it
-			return fmt.Errorf("mysql: commit (outcome unknown: the connection was lost): %w", err)
-		}
-		return fmt.Errorf("mysql: commit: %w", err)
+		return commitFailed(err)
 	}
 	return nil
+}
+
+// commitFailed is a failed COMMIT's error. One whose connection broke after COMMIT was sent
+// says its outcome is unknown: the server may have applied it (the outage tests allow such a
+// refused change to be stored, and only such a one).
+func commitFailed(err error) error {
+	var answered *mysql.MySQLError // the server answered the COMMIT: it did not apply it
+	if !errors.As(err, &answered) && errors.Is(classify(err), db.ErrUnavailable) {
+		return fmt.Errorf("mysql: commit (outcome unknown: the connection was lost): %w", classify(err))
+	}
+	return fmt.Errorf("mysql: commit: %w", classify(err))
 }
 
 // LoadPresentities returns every row not expired at now (startup_mode=1 semantics).

@@ -169,7 +169,7 @@ func checkOutageRefusals(t *testing.T, k *kamailio, run outageRun, logRE string)
 	for _, l := range k.logLines(t) {
 		if m := regexp.MustCompile(logRE).FindStringSubmatch(l); m != nil && run.refused[m[1]] {
 			logged++
-			if strings.Contains(l, ": commit: ") {
+			if strings.Contains(l, "commit (outcome unknown") {
 				unknown[m[1]] = true
 			}
 		}
