@@ -381,3 +381,20 @@ func TestRetryConflicts(t *testing.T) {
 		t.Fatalf("%d publications stored", pubs)
 	}
 }
+
+// The pause before a conflicting change's next run doubles from run to run (two nodes that
+// conflicted at once under load stop meeting again), within its bound, and all of them fit in
+// the worker's 2 s wait.
+func TestConflictPauseGrows(t *testing.T) {
+	var total time.Duration
+	for try := 1; try < conflictTries; try++ {
+		p := conflictPauseFor(try)
+		if try > 1 && p != min(2*conflictPauseFor(try-1), conflictPauseMax) {
+			t.Fatalf("pause bound after run %d: %v, after run %d: %v", try, p, try-1, conflictPauseFor(try-1))
+		}
+		total += p
+	}
+	if conflictPauseFor(1) != conflictPause || total >= 2*time.Second {
+		t.Fatalf("first bound %v; the bounds add up to %v", conflictPauseFor(1), total)
+	}
+}
