@@ -80,19 +80,11 @@ func blfLoadRun(target string, rows map[string]*row) {
 	}
 	logf("blfload: %s, %d presentities, %d subscriptions", target, P, S)
 	dir := filepath.Join(conf.work, "blfload", target)
-	k := startTargetWith(target, conf.loadChildren, dir, conf.pkgMB, blfFan.companions...)
+	k, c, stop := startWithUA(target, conf.loadChildren, dir, "BLF-shaped load", set, blfFan.companions...)
 	if k == nil {
-		set(textVal("did not start"))
 		return
 	}
-	defer k.Stop()
-	c, err := newSIPClient(k.Port)
-	if err != nil {
-		b.note("%s, BLF-shaped load: %v", target, err)
-		set(textVal("failed"))
-		return
-	}
-	defer c.close()
+	defer stop()
 	ledger := newNotifyLedger()
 	c.onNotify = func(m sipMsg) { ledger.received(m.headers["call-id"], m.headers["cseq"]) }
 	logOff := k.LogSize()

@@ -93,20 +93,15 @@ func pctCells(rows map[string]*row, key, target string, samples []float64, faile
 func subscribeLatencyRun(target string, rate, children int, rows map[string]*row) {
 	logf("latency: %s, SUBSCRIBE → 200 and → NOTIFY at %d/s for %d s", target, rate, conf.latencySec)
 	dir := filepath.Join(conf.work, "latency", "subscribe-"+target)
-	k := startTargetWith(target, children, dir, conf.pkgMB)
-	if k == nil {
+	k, c, stop := startWithUA(target, children, dir, "latency", func(v val) {
 		for _, r := range rows {
-			r.cells[target] = textVal("did not start")
+			r.cells[target] = v
 		}
+	})
+	if k == nil {
 		return
 	}
-	defer k.Stop()
-	c, err := newSIPClient(k.Port)
-	if err != nil {
-		b.note("%s, latency: %v", target, err)
-		return
-	}
-	defer c.close()
+	defer stop()
 	var mu sync.Mutex
 	firstNotify := map[string]chan time.Time{} // Call-ID → its first NOTIFY's arrival
 	c.onNotify = func(m sipMsg) {
@@ -190,19 +185,11 @@ func publishLatencyRun(target string, children int, rows map[string]*row) {
 		}
 	}
 	dir := filepath.Join(conf.work, "latency", "publish-"+target)
-	k := startTargetWith(target, children, dir, conf.pkgMB, blfFan.companions...)
+	k, c, stop := startWithUA(target, children, dir, "latency", set, blfFan.companions...)
 	if k == nil {
-		set(textVal("did not start"))
 		return
 	}
-	defer k.Stop()
-	c, err := newSIPClient(k.Port)
-	if err != nil {
-		b.note("%s, latency: %v", target, err)
-		set(textVal("failed"))
-		return
-	}
-	defer c.close()
+	defer stop()
 	logOff := k.LogSize()
 	failed := func(format string, args ...any) {
 		b.note("%s, PUBLISH → NOTIFY latency: %s; %s", target, fmt.Sprintf(format, args...), kamLog(k, logOff))

@@ -297,3 +297,22 @@ func (c *sipClient) publish(user string, kind fanKind, etag, body string, expire
 		user, c.port, branch(), user, user, callID, cseq, kind.event, expires, ifMatch, kind.ctype, len(body), body)
 	return c.requestAt(req, callID, cseq, within)
 }
+
+// startWithUA starts target's Kamailio in dir and the bench's user agent on it; stop closes
+// both. When either fails, the cells get "did not start" or "failed" through set (a failed
+// user agent also goes into the notes, under what) and k is nil.
+func startWithUA(target string, children int, dir, what string, set func(val), companions ...string) (k *kamailio, c *sipClient, stop func()) {
+	k = startTargetWith(target, children, dir, conf.pkgMB, companions...)
+	if k == nil {
+		set(textVal("did not start"))
+		return nil, nil, nil
+	}
+	c, err := newSIPClient(k.Port)
+	if err != nil {
+		k.Stop()
+		b.note("%s, %s: %v", target, what, err)
+		set(textVal("failed"))
+		return nil, nil, nil
+	}
+	return k, c, func() { c.close(); k.Stop() }
+}
