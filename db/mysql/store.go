@@ -66,10 +66,11 @@ func (s *store) Apply(ops []db.Op) error {
 // refused change to be stored, and only such a one).
 func commitFailed(err error) error {
 	var answered *mysql.MySQLError // the server answered the COMMIT: it did not apply it
-	if !errors.As(err, &answered) && errors.Is(classify(err), db.ErrUnavailable) {
-		return fmt.Errorf("mysql: commit (outcome unknown: the connection was lost): %w", classify(err))
+	c := classify(err)
+	if !errors.As(err, &answered) && errors.Is(c, db.ErrUnavailable) {
+		return fmt.Errorf("mysql: commit (outcome unknown: the connection was lost): %w", c)
 	}
-	return fmt.Errorf("mysql: commit: %w", classify(err))
+	return fmt.Errorf("mysql: commit: %w", c)
 }
 
 // LoadPresentities returns every row not expired at now (startup_mode=1 semantics).

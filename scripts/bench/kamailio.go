@@ -58,12 +58,17 @@ func (k *kamailio) Stop() {
 // PUBLISH and SUBSCRIBE answered 200 by sl_send_reply: Kamailio's own cost of those requests
 // (cpuSection only; no DB).
 func newKamailio(target string, children int, dir string, pkgMB int, companions ...string) (*kamailio, error) {
+	return newKamailioTuned(target, children, dir, pkgMB, func(cfg *harness.Cfg) { cfg.Companions = companions })
+}
+
+// newKamailioTuned is newKamailio with tune changing the cfg before Kamailio is prepared.
+func newKamailioTuned(target string, children int, dir string, pkgMB int, tune func(*harness.Cfg)) (*kamailio, error) {
 	os.RemoveAll(dir) // a fresh directory: dir is always inside the bench's work directory
 	cfg, err := nodeCfg(target, children, dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Companions = companions
+	tune(&cfg)
 	k, err := harness.New(harness.Options{Cfg: cfg,
 		StockWAL: conf.stockWAL, ShmMB: conf.shmMB, PkgMB: pkgMB, Nice: conf.nice})
 	if err != nil {

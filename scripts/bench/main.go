@@ -541,21 +541,18 @@ func floorNotifyRows(total *row, children, rate int) {
 
 // startFloorNotify starts the floor with FloorNotify (uac loaded for uac_req_send).
 func startFloorNotify(target string, children int, dir string) *kamailio {
-	os.RemoveAll(dir)
-	cfg, err := nodeCfg(target, children, dir)
-	if err == nil {
+	k, err := newKamailioTuned(target, children, dir, conf.pkgMB, func(cfg *harness.Cfg) {
 		cfg.FloorNotify = true
 		cfg.Modules = append(cfg.Modules, "uac")
-		var k *harness.Kamailio
-		if k, err = harness.New(harness.Options{Cfg: cfg, ShmMB: conf.shmMB, PkgMB: conf.pkgMB, Nice: conf.nice}); err == nil {
-			kk := &kamailio{Kamailio: k, children: children}
-			if err = kk.start(); err == nil {
-				return kk
-			}
-		}
+	})
+	if err == nil {
+		err = k.start()
 	}
-	b.note("floor with NOTIFY: cannot start: %v", err)
-	return nil
+	if err != nil {
+		b.note("floor with NOTIFY: cannot start: %v", err)
+		return nil
+	}
+	return k
 }
 
 // aboveFloor is total − floor: text when either is not a number, not ok (no ratio) when not
